@@ -1,0 +1,90 @@
+"""The single accept step both front doors call.
+
+A message, one row per recipient and its first pipeline job are written in one
+transaction: once this returns, the message is durable and will be screened. The SMTP
+listener answers 250 only after it returns.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from postlane.domain import addresses
+from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
+from postlane.domain.types import DeliveryType, JobKind, Source, StreamType
+from postlane.store import jobs, messages, streams
+from postlane.store.schema import utcnow
+
+
+@dataclass
+class Submission:
+    """A message as either front door understood it."""
+
+    server_id: int
+    delivery_type: DeliveryType
+    stream: str
+    source: Source
+    from_field: str
+    recipients: list[str]
+    to_field: str = ""
+    cc_field: str = ""
+    bcc_field: str = ""
+    reply_to: str = ""
+    subject: str = ""
+    tag: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    text_body: str | None = None
+    html_body: str | None = None
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    raw: bytes | None = None
+    size: int = 0
+    track_opens: bool = False
+    track_links: str = "None"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    message_id: str
+    received_at: datetime
+
+
+def accept(conn: Connection, sub: Submission) -> Accepted:
+    """Store the message and enqueue its screening, in the caller's transaction."""
+    message_id = str(uuid.uuid4())
+    now = utcnow()
+    unique: dict[str, str] = {}
+    for given in sub.recipients:
+        unique.setdefault(addresses.normalize(given), given.strip())
+    messages.insert(conn, {
+        "id": message_id, "server_id": sub.server_id, "stream": sub.stream,
+        "source": sub.source.value, "from_field": sub.from_field, "to_field": sub.to_field,
+        "cc_field": sub.cc_field, "bcc_field": sub.bcc_field, "reply_to": sub.reply_to,
+        "subject": sub.subject, "tag": sub.tag, "metadata": sub.metadata,
+        "headers": sub.headers, "text_body": sub.text_body, "html_body": sub.html_body,
+        "attachments": sub.attachments, "raw": sub.raw, "size": sub.size,
+        "track_opens": sub.track_opens, "track_links": sub.track_links,
+        "sandboxed": sub.delivery_type is DeliveryType.SANDBOX, "received_at": now,
+    }, list(unique.items()))
+    jobs.enqueue(conn, JobKind.SCREEN, message_id, max_attempts(INTERNAL_SCHEDULE))
+    return Accepted(message_id, now)
+
+
+def check_stream(conn: Connection, server_id: int, stream_id: str) -> None:
+    """Both front doors send only into an existing, live, outbound stream of the server."""
+    stream = streams.get(conn, server_id, stream_id)
+    if stream is None:
+        raise ApiError(ErrorCode.STREAM_NOT_FOUND,
+                       f"The message stream for the provided 'ID' ({stream_id}) was not found.")
+    if stream["archived_at"] is not None:
+        raise ApiError(ErrorCode.STREAM_ARCHIVED,
+                       f"The message stream '{stream_id}' is archived and cannot send.")
+    if stream["stream_type"] == StreamType.INBOUND.value:
+        raise ApiError(ErrorCode.NOT_ALLOWED_TO_SEND,
+                       f"The message stream '{stream_id}' is an inbound stream and cannot send.")

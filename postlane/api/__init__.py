@@ -1,0 +1,1 @@
+"""The Postmark-compatible REST API."""

@@ -1,0 +1,72 @@
+"""The FastAPI application: routers, Postmark-shaped errors, request normalisation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from postlane import __version__
+from postlane.api.normalize import NormalizeRequest
+from postlane.api.routers import (
+    bounces,
+    email,
+    health,
+    message_streams,
+    messages,
+    servers,
+    suppressions,
+    webhooks,
+)
+from postlane.config import Settings
+from postlane.domain.errors import ApiError, ErrorCode
+from postlane.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse({"ErrorCode": code, "Message": message}, status_code=status)
+
+
+def create_app(db: Database, settings: Settings,
+               on_accepted: Callable[[], None] | None = None) -> FastAPI:
+    app = FastAPI(title="Postlane", version=__version__,
+                  description="Postmark-compatible transactional mail server API.")
+    app.state.db = db
+    app.state.settings = settings
+    app.state.on_accepted = on_accepted or (lambda: None)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error(exc.status, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(422, ErrorCode.INCOMPATIBLE_JSON, f"Invalid request: {exc.errors()[:3]}")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc)
+        return error(503, ErrorCode.SERVER_ERROR,
+                     "The database is temporarily unavailable; nothing was stored. Retry later.")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error(500, ErrorCode.SERVER_ERROR, "Internal server error.")
+
+    for module in (email, bounces, suppressions, servers, message_streams, webhooks, messages,
+                   health):
+        app.include_router(module.router)
+    app.add_middleware(NormalizeRequest)
+    return app

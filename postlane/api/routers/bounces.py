@@ -1,0 +1,116 @@
+"""Bounce API: search, fetch, dump, activate, delivery stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from postlane.api import deps
+from postlane.api.auth import ServerContext, server_token
+from postlane.domain import bounce_types, payloads
+from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.suppression import customer_can_delete
+from postlane.domain.types import SuppressionReason
+from postlane.store import bounces, suppressions
+from postlane.store.database import Database
+
+router = APIRouter()
+
+
+def _not_found(bounce_id: int) -> ApiError:
+    return ApiError(ErrorCode.BOUNCE_NOT_FOUND, f"Bounce {bounce_id} was not found.")
+
+
+def _search(db: Database, server_id: int, count: int, offset: int,
+            filters: dict[str, Any]) -> dict[str, Any]:
+    with db.read() as conn:
+        total, rows = bounces.search(conn, server_id, count=count, offset=offset, **filters)
+    return {"TotalCount": total, "Bounces": [payloads.bounce(r) for r in rows]}
+
+
+@router.get("/bounces")
+async def search(request: Request, ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
+    count, offset = deps.paging(request)
+    bounce_type = deps.query(request, "type")
+    if bounce_type and bounce_types.lookup(bounce_type) is None:
+        raise ApiError(ErrorCode.INVALID_FIELD, f"Unknown bounce type '{bounce_type}'.")
+    filters = {
+        "bounce_type": bounce_type,
+        "inactive": deps.query_bool(request, "inactive"),
+        "email_filter": deps.query(request, "emailFilter"),
+        "tag": deps.query(request, "tag"),
+        "message_id": deps.query(request, "messageID"),
+        "stream": deps.query(request, "messagestream"),
+        "from_date": deps.query_date(request, "fromdate"),
+        "to_date": deps.query_date(request, "todate", end_of_day=True),
+    }
+    db = deps.db(request)
+    return await db.run(_search, db, ctx.server_id, count, offset, filters)
+
+
+def _get(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
+    with db.read() as conn:
+        row = bounces.get(conn, server_id, bounce_id)
+    if row is None:
+        raise _not_found(bounce_id)
+    return payloads.bounce(row)
+
+
+@router.get("/bounces/{bounce_id}")
+async def get(bounce_id: int, request: Request,
+              ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
+    db = deps.db(request)
+    return await db.run(_get, db, ctx.server_id, bounce_id)
+
+
+@router.get("/bounces/{bounce_id}/dump")
+async def dump(bounce_id: int, request: Request,
+               ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
+    db = deps.db(request)
+    bounce = await db.run(_get, db, ctx.server_id, bounce_id)
+    return {"Body": bounce["Content"] if bounce["DumpAvailable"] else ""}
+
+
+def _activate(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
+    with db.write() as conn:
+        row = bounces.get(conn, server_id, bounce_id)
+        if row is None:
+            raise _not_found(bounce_id)
+        if not row["inactive"]:
+            return {"Message": "OK", "Bounce": payloads.bounce(row)}
+        suppression = suppressions.get(conn, server_id, row["stream"], row["email"])
+        if not row["can_activate"] or (suppression is not None and not customer_can_delete(
+                SuppressionReason(suppression["reason"]))):
+            raise ApiError(ErrorCode.BOUNCE_CANNOT_ACTIVATE,
+                           f"Bounce {bounce_id} cannot be activated (spam complaints are final).")
+        suppressions.delete(conn, server_id, row["stream"], row["email"])
+        bounces.set_active(conn, server_id, row["stream"], row["email"])
+        row = bounces.get(conn, server_id, bounce_id)
+    assert row is not None
+    return {"Message": "OK", "Bounce": payloads.bounce(row)}
+
+
+@router.put("/bounces/{bounce_id}/activate")
+async def activate(bounce_id: int, request: Request,
+                   ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
+    db = deps.db(request)
+    return await db.run(_activate, db, ctx.server_id, bounce_id)
+
+
+def _stats(db: Database, server_id: int) -> dict[str, Any]:
+    with db.read() as conn:
+        by_type = bounces.counts_by_type(conn, server_id)
+        inactive = bounces.inactive_count(conn, server_id)
+    rows: list[dict[str, Any]] = [{"Name": "All", "Count": sum(n for _, n in by_type)}]
+    for type_name, n in by_type:
+        known = bounce_types.lookup(type_name)
+        rows.append({"Type": type_name, "Name": known.name if known else type_name, "Count": n})
+    return {"InactiveMails": inactive, "Bounces": rows}
+
+
+@router.get("/deliverystats")
+async def delivery_stats(request: Request,
+                         ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
+    db = deps.db(request)
+    return await db.run(_stats, db, ctx.server_id)

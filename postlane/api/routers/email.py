@@ -1,0 +1,200 @@
+"""POST /email and /email/batch: validate, check suppressions synchronously (inactive
+recipients are refused with ErrorCode 406), then accept like SMTP does."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import Field
+
+from postlane import screening
+from postlane.accept import Submission, accept, check_stream
+from postlane.api import deps
+from postlane.api.auth import ServerContext, server_token
+from postlane.api.models import PostmarkModel, parse
+from postlane.api.request import read_json
+from postlane.domain import addresses, mime
+from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.payloads import iso
+from postlane.domain.suppression import Outcome, inactive_recipients_message
+from postlane.domain.types import DeliveryType, Source
+from postlane.store import servers
+from postlane.store.database import Database
+
+router = APIRouter()
+
+MAX_BATCH = 500
+MAX_RECIPIENTS = 50
+TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
+
+
+class HeaderItem(PostmarkModel):
+    name: str
+    value: str = ""
+
+
+class AttachmentItem(PostmarkModel):
+    name: str = "attachment"
+    content: str = ""
+    content_type: str = "application/octet-stream"
+    content_id: str | None = Field(default=None, alias="ContentID")
+
+
+class EmailRequest(PostmarkModel):
+    from_: str = Field(default="", alias="From")
+    to: str = ""
+    cc: str = ""
+    bcc: str = ""
+    subject: str = ""
+    tag: str = ""
+    html_body: str | None = None
+    text_body: str | None = None
+    reply_to: str = ""
+    headers: list[HeaderItem] = []
+    track_opens: bool = False
+    track_links: str = "None"
+    metadata: dict[str, str] = {}
+    attachments: list[AttachmentItem] = []
+    message_stream: str = "outbound"
+
+
+def _invalid(message: str) -> ApiError:
+    return ApiError(ErrorCode.INVALID_EMAIL_REQUEST, message)
+
+
+def _clean(value: str, what: str) -> str:
+    if any(ch in value for ch in "\r\n\0"):
+        raise _invalid(f"{what} cannot contain line breaks.")
+    return value.strip()
+
+
+def _attachments(items: list[AttachmentItem]) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        try:
+            data = base64.b64decode(item.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise _invalid(f"Attachment '{item.name}' is not valid base64.") from exc
+        out.append({"Name": _clean(item.name, "Attachment name"),
+                    "ContentType": _clean(item.content_type, "Attachment ContentType"),
+                    "ContentID": item.content_id, "ContentLength": len(data), "Data": data})
+    return out
+
+
+def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType,
+                  max_bytes: int) -> Submission:
+    """Validate a request the way Postmark does (ErrorCode 300 for bad fields)."""
+    if not req.from_.strip():
+        raise _invalid("Invalid 'From' address: the From field is required.")
+    try:
+        addresses.parse_one(req.from_)
+        fields = {name: addresses.parse_list(value)
+                  for name, value in (("To", req.to), ("Cc", req.cc), ("Bcc", req.bcc))}
+    except ValueError as exc:
+        raise _invalid(str(exc)) from exc
+    recipients = [addr for pairs in fields.values() for _, addr in pairs]
+    if not recipients:
+        raise _invalid("Zero recipients specified.")
+    if len(recipients) > MAX_RECIPIENTS:
+        raise _invalid(f"Maximum of {MAX_RECIPIENTS} recipients allowed per email message.")
+    if req.html_body is None and req.text_body is None:
+        raise _invalid("Provide either email TextBody or HtmlBody or both.")
+    if req.track_links not in TRACK_LINKS:
+        raise _invalid(f"TrackLinks must be one of {', '.join(TRACK_LINKS)}.")
+    headers = [{"Name": _clean(h.name, "Header name"), "Value": _clean(h.value, "Header value")}
+               for h in req.headers]
+    attachments = _attachments(req.attachments)
+    subject = _clean(req.subject, "Subject")
+    raw = mime.compose(from_field=req.from_.strip(), to_field=req.to.strip(),
+                       cc_field=req.cc.strip(), reply_to=_clean(req.reply_to, "ReplyTo"),
+                       subject=subject, text_body=req.text_body, html_body=req.html_body,
+                       headers=headers, attachments=attachments, message_id="postlane",
+                       domain="postlane.local")
+    if len(raw) > max_bytes:
+        raise _invalid(f"The message exceeds the size limit of {max_bytes} bytes.")
+    return Submission(
+        server_id=server_id, delivery_type=delivery_type,
+        stream=req.message_stream.strip().lower() or "outbound", source=Source.API,
+        from_field=req.from_.strip(), recipients=recipients, to_field=req.to.strip(),
+        cc_field=req.cc.strip(), bcc_field=req.bcc.strip(), reply_to=req.reply_to.strip(),
+        subject=subject, tag=_clean(req.tag, "Tag"), metadata=dict(req.metadata),
+        headers=headers, text_body=req.text_body, html_body=req.html_body,
+        attachments=[{k: v for k, v in a.items() if k != "Data"} for a in attachments],
+        raw=raw, size=len(raw), track_opens=req.track_opens, track_links=req.track_links)
+
+
+def _send(db: Database, sub: Submission, to_field: str) -> dict[str, Any]:
+    """Check suppressions and accept in one transaction: no suppression can slip in between."""
+    with db.write() as conn:
+        check_stream(conn, sub.server_id, sub.stream)
+        server = servers.get(conn, sub.server_id)
+        assert server is not None
+        fates = screening.screen(conn, sub.server_id, sub.stream, Source.API,
+                                 server["enable_smtp_api_error_hooks"], sub.recipients)
+        inactive = [k for k, (fate, _) in fates.items() if fate is Outcome.REJECT]
+        if len(inactive) == len(fates):
+            raise ApiError(ErrorCode.INACTIVE_RECIPIENT, inactive_recipients_message(inactive))
+        sub.recipients = [r for r in sub.recipients if addresses.normalize(r) not in inactive]
+        accepted = accept(conn, sub)
+    message = "OK"
+    if inactive:
+        message = ("Message OK, but will not deliver to these inactive addresses: "
+                   f"{', '.join(inactive)}.")
+    return {"To": to_field, "SubmittedAt": iso(accepted.received_at),
+            "MessageID": accepted.message_id, "ErrorCode": 0, "Message": message}
+
+
+def _delivery_type(db: Database, server_id: int) -> DeliveryType:
+    with db.read() as conn:
+        row = servers.get(conn, server_id)
+    if row is None:
+        raise ApiError(ErrorCode.BAD_TOKEN, "The server for this token no longer exists.", 401)
+    return DeliveryType(row["delivery_type"])
+
+
+@router.post("/email")
+async def send_email(request: Request,
+                     ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
+    db, settings = deps.db(request), deps.settings(request)
+    req = parse(EmailRequest, await read_json(request), ErrorCode.INVALID_EMAIL_REQUEST)
+    delivery_type = await db.run(_delivery_type, db, ctx.server_id)
+    sub = to_submission(req, ctx.server_id, delivery_type, settings.smtp_max_message_bytes)
+    result = await db.run(_send, db, sub, req.to)
+    deps.wake_worker(request)
+    return result
+
+
+def _batch_item(db: Database, item: Any, server_id: int, delivery_type: DeliveryType,
+                max_bytes: int) -> dict[str, Any]:
+    try:
+        req = parse(EmailRequest, item, ErrorCode.INVALID_EMAIL_REQUEST)
+        return _send(db, to_submission(req, server_id, delivery_type, max_bytes), req.to)
+    except ApiError as exc:
+        return {"ErrorCode": exc.code, "Message": exc.message}
+
+
+def _batch(db: Database, items: list[Any], server_id: int, delivery_type: DeliveryType,
+           max_bytes: int) -> list[dict[str, Any]]:
+    return [_batch_item(db, item, server_id, delivery_type, max_bytes) for item in items]
+
+
+@router.post("/email/batch")
+async def send_batch(request: Request,
+                     ctx: ServerContext = Depends(server_token)) -> list[dict[str, Any]]:
+    db, settings = deps.db(request), deps.settings(request)
+    items = await read_json(request)
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise ApiError(ErrorCode.INCOMPATIBLE_JSON, "The batch body must be a JSON array.")
+    if len(items) > MAX_BATCH:
+        raise ApiError(ErrorCode.TOO_MANY_BATCH_MESSAGES,
+                       f"A batch may contain at most {MAX_BATCH} messages.")
+    delivery_type = await db.run(_delivery_type, db, ctx.server_id)
+    results = await db.run(_batch, db, items, ctx.server_id, delivery_type,
+                           settings.smtp_max_message_bytes)
+    deps.wake_worker(request)
+    return results

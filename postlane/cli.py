@@ -1,0 +1,93 @@
+"""The `postlane` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import Any
+
+import click
+
+from postlane import __version__
+from postlane.bootstrap import Bootstrap
+from postlane.config import Settings
+from postlane.runtime import Postlane
+
+
+def _settings(**flags: Any) -> Settings:
+    try:
+        return Settings.from_env({k: v for k, v in flags.items() if v is not None})
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _banner(settings: Settings, boot: Bootstrap) -> str:
+    roles = settings.roles
+    lines = [f"Postlane {__version__} ({', '.join(roles)}) on "
+             f"{settings.effective_database_url.split('@')[-1]}"]
+    if "api" in roles:
+        lines.append(f"  API + dashboard : {settings.api_url}")
+    if "smtp" in roles:
+        tls = "STARTTLS offered, AUTH required" + (
+            " (TLS needed for AUTH)" if settings.auth_requires_tls else "")
+        lines.append(f"  SMTP submission : {settings.smtp_host}:{settings.smtp_port} ({tls})")
+    lines.append(f"  Account token   : {boot.account_token}")
+    if boot.server_token:
+        lines.append(f"  Server token    : {boot.server_token}  (server {boot.server_id}, "
+                     "use as SMTP user name and password)")
+    return "\n".join(lines)
+
+
+@click.group()
+@click.version_option(__version__)
+def main() -> None:
+    """Postlane: a self-hosted, Postmark-compatible transactional mail server."""
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Where SQLite data and "
+              "the dev TLS certificate live (default ./postlane-data).")
+@click.option("--database-url", help="e.g. postgresql://user@host/db (default: SQLite).")
+@click.option("--roles", help="Comma-separated subset of smtp,api,worker (default: all).")
+@click.option("--smtp-host")
+@click.option("--smtp-port", type=int)
+@click.option("--api-host")
+@click.option("--api-port", type=int)
+@click.option("--log-level", default="INFO", show_default=True)
+def serve(log_level: str, **flags: Any) -> None:
+    """Run the server (all roles on SQLite unless told otherwise)."""
+    logging.basicConfig(level=log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(**flags)
+    app = Postlane(settings)
+    boot = app.prepare()
+    app.bind()
+    click.echo(_banner(app.settings, boot), err=False)
+    asyncio.run(_run(app))
+
+
+async def _run(app: Postlane) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await app.serve(stop, ready=lambda: click.echo("Ready.", err=False))
+    finally:
+        app.close()
+
+
+@main.command()
+@click.option("--database-url")
+@click.option("--data-dir", type=click.Path(file_okay=False))
+def migrate(**flags: Any) -> None:
+    """Create or upgrade the database schema, then exit."""
+    app = Postlane(_settings(**flags))
+    boot = app.prepare()
+    click.echo(f"Schema is current. Account token: {boot.account_token}")
+    app.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""Settings: defaults that run with zero configuration, overridable by POSTLANE_* variables
+or CLI flags (flags win)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from postlane.domain.bounce_types import SmtpApiErrorLabels
+
+ROLES = ("smtp", "api", "worker")
+
+
+class Settings(BaseModel):
+    data_dir: Path = Path("postlane-data")
+    database_url: str | None = None
+    roles: tuple[str, ...] = ROLES
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2587
+    smtp_hostname: str = "localhost"
+    smtp_max_message_bytes: int = 10 * 1024 * 1024
+    smtp_max_recipients: int = 50
+    #: None = automatic: AUTH needs TLS unless the listener is on a loopback address.
+    smtp_auth_require_tls: bool | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8587
+    api_max_body_bytes: int = 50 * 1024 * 1024
+
+    worker_concurrency: int = 16
+    worker_poll_seconds: float = 0.25
+    worker_lease_seconds: float = 120.0
+    webhook_timeout_seconds: float = 10.0
+    #: Multiplies every retry schedule; tests and demos shrink it.
+    retry_scale: float = 1.0
+    smtp_api_error_labels: SmtpApiErrorLabels = SmtpApiErrorLabels.SEED
+
+    #: Fixed tokens for the bootstrap account and Default server (CI, docker-style setups).
+    account_token: str | None = None
+    server_token: str | None = None
+
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @field_validator("roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            value = [r.strip() for r in value.split(",") if r.strip()]
+        roles = tuple(value)
+        unknown = set(roles) - set(ROLES)
+        if unknown or not roles:
+            raise ValueError(f"roles must be a non-empty subset of {', '.join(ROLES)}")
+        return roles
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'postlane.db').resolve()}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def auth_requires_tls(self) -> bool:
+        if self.smtp_auth_require_tls is not None:
+            return self.smtp_auth_require_tls
+        return self.smtp_host not in ("127.0.0.1", "::1", "localhost")
+
+    @classmethod
+    def from_env(cls, overrides: dict[str, Any] | None = None,
+                 environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            key = f"POSTLANE_{name.upper()}"
+            if env.get(key) not in (None, ""):
+                values[name] = env[key]
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        return cls(**values)

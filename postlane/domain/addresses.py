@@ -1,0 +1,53 @@
+"""Address parsing and normalisation, so suppression keys match however an app spells them."""
+
+from __future__ import annotations
+
+import re
+from email.headerregistry import Address
+from email.utils import getaddresses
+
+# Deliberately permissive local part, strict enough to reject obvious garbage and
+# header-injection attempts (no whitespace, no angle brackets, no control characters).
+_ADDR_RE = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*$")
+
+
+def normalize(address: str) -> str:
+    """The suppression key of an address: trimmed and lower-cased."""
+    return address.strip().lower()
+
+
+def is_valid(address: str) -> bool:
+    return len(address) <= 254 and bool(_ADDR_RE.match(address.strip()))
+
+
+def parse_list(value: str | None) -> list[tuple[str, str]]:
+    """Split a To/Cc/Bcc field ("A <a@x>, b@y") into (display name, address) pairs.
+
+    Raises ValueError naming the first address that is not valid.
+    """
+    if not value or not value.strip():
+        return []
+    if any(ch in value for ch in "\r\n\0"):
+        raise ValueError("Address fields cannot contain line breaks")
+    pairs = getaddresses([value])
+    result: list[tuple[str, str]] = []
+    for name, addr in pairs:
+        if not addr or not is_valid(addr):
+            raise ValueError(f"Invalid email address '{(addr or value).strip()}'")
+        result.append((name, addr.strip()))
+    return result
+
+
+def parse_one(value: str | None) -> tuple[str, str]:
+    pairs = parse_list(value)
+    if len(pairs) != 1:
+        raise ValueError(f"Expected exactly one address in '{value}'")
+    return pairs[0]
+
+
+def format_address(name: str, addr: str) -> str:
+    if not name:
+        return addr
+    local, _, domain = addr.rpartition("@")
+    return str(Address(display_name=name, username=local, domain=domain))

@@ -1,0 +1,39 @@
+"""Compose the MIME form of a REST API message, so every stored message has one raw form
+for viewing, dumps and onward delivery, whichever front door it came through."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+
+def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, subject: str,
+            text_body: str | None, html_body: str | None, headers: list[dict[str, str]],
+            attachments: list[dict[str, Any]], message_id: str, domain: str) -> bytes:
+    """``attachments`` carry decoded bytes under "Data"."""
+    msg = EmailMessage()
+    msg["From"] = from_field
+    if to_field:
+        msg["To"] = to_field
+    if cc_field:
+        msg["Cc"] = cc_field
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(usegmt=True)
+    msg["Message-ID"] = make_msgid(idstring=message_id, domain=domain)
+    for header in headers:
+        msg[header["Name"]] = header["Value"]
+    if text_body is not None:
+        msg.set_content(text_body)
+        if html_body is not None:
+            msg.add_alternative(html_body, subtype="html")
+    elif html_body is not None:
+        msg.set_content(html_body, subtype="html")
+    for att in attachments:
+        maintype, _, subtype = (att.get("ContentType") or "application/octet-stream").partition("/")
+        msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=att.get("Name") or "attachment",
+                           cid=f"<{att['ContentID']}>" if att.get("ContentID") else None)
+    return bytes(msg)

@@ -1,0 +1,193 @@
+"""JSON payload builders: one per record type, used by the API, webhooks and dashboard alike.
+
+Inputs are plain mappings of stored columns (snake_case); outputs carry Postmark's exact
+PascalCase keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from postlane.domain import addresses
+from postlane.domain.types import RecipientStatus
+
+Row = Mapping[Any, Any]
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z, the form every Postmark SDK parses."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def bounce(row: Row, include_content: bool = True) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "RecordType": "Bounce",
+        "ID": row["id"],
+        "Type": row["bounce_type"],
+        "TypeCode": row["type_code"],
+        "Name": row["name"],
+        "Tag": row["tag"],
+        "MessageID": row["message_id"],
+        "ServerID": row["server_id"],
+        "MessageStream": row["stream"],
+        "Description": row["description"],
+        "Details": row["details"],
+        "Email": row["email"],
+        "From": row["from_field"],
+        "BouncedAt": iso(row["bounced_at"]),
+        "DumpAvailable": row["dump_available"],
+        "Inactive": row["inactive"],
+        "CanActivate": row["can_activate"],
+        "Subject": row["subject"],
+        "Metadata": row["metadata"] or {},
+    }
+    if include_content:
+        payload["Content"] = row["content"] or ""
+    return payload
+
+
+def suppression(row: Row) -> dict[str, Any]:
+    return {
+        "EmailAddress": row["email"],
+        "SuppressionReason": row["reason"],
+        "Origin": row["origin"],
+        "CreatedAt": iso(row["created_at"]),
+    }
+
+
+def server(row: Row, tokens: Sequence[str], api_url: str) -> dict[str, Any]:
+    return {
+        "ID": row["id"],
+        "Name": row["name"],
+        "ApiTokens": list(tokens),
+        "Color": row["color"],
+        "SmtpApiActivated": row["smtp_api_activated"],
+        "RawEmailEnabled": row["raw_email_enabled"],
+        "DeliveryType": row["delivery_type"],
+        "ServerLink": f"{api_url}/dashboard/servers/{row['id']}",
+        "InboundAddress": f"{row['inbound_hash']}@inbound.postlane.local",
+        "InboundHookUrl": row["inbound_hook_url"],
+        "BounceHookUrl": row["bounce_hook_url"],
+        "OpenHookUrl": row["open_hook_url"],
+        "DeliveryHookUrl": row["delivery_hook_url"],
+        "ClickHookUrl": row["click_hook_url"],
+        "PostFirstOpenOnly": row["post_first_open_only"],
+        "InboundDomain": row["inbound_domain"],
+        "InboundHash": row["inbound_hash"],
+        "InboundSpamThreshold": row["inbound_spam_threshold"],
+        "TrackOpens": row["track_opens"],
+        "TrackLinks": row["track_links"],
+        "IncludeBounceContentInHook": row["include_bounce_content_in_hook"],
+        "EnableSmtpApiErrorHooks": row["enable_smtp_api_error_hooks"],
+    }
+
+
+def message_stream(row: Row) -> dict[str, Any]:
+    return {
+        "ID": row["id"],
+        "ServerID": row["server_id"],
+        "Name": row["name"],
+        "Description": row["description"],
+        "MessageStreamType": row["stream_type"],
+        "CreatedAt": iso(row["created_at"]),
+        "UpdatedAt": iso(row["updated_at"]),
+        "ArchivedAt": iso(row["archived_at"]),
+        "ExpectedPurgeDate": None,
+        "SubscriptionManagementConfiguration": {
+            "UnsubscribeHandlingType": row["unsubscribe_handling"],
+        },
+    }
+
+
+def webhook(row: Row) -> dict[str, Any]:
+    auth = row["http_auth"]
+    return {
+        "ID": row["id"],
+        "Url": row["url"],
+        "MessageStream": row["stream"],
+        "HttpAuth": ({"Username": auth.get("Username", ""), "Password": auth.get("Password", "")}
+                     if auth else None),
+        "HttpHeaders": list(row["http_headers"] or []),
+        "Triggers": row["triggers"],
+    }
+
+
+def webhook_delivery(row: Row) -> dict[str, Any]:
+    return {
+        "ID": row["id"],
+        "WebhookID": row["webhook_id"],
+        "Url": row["url"],
+        "RecordType": row["record_type"],
+        "State": row["state"],
+        "Attempts": row["attempts"],
+        "LastStatusCode": row["last_status"],
+        "LastError": row["last_error"],
+        "CreatedAt": iso(row["created_at"]),
+        "DeliveredAt": iso(row["delivered_at"]),
+    }
+
+
+def _people(field: str) -> list[dict[str, str]]:
+    try:
+        return [{"Email": addr, "Name": name} for name, addr in addresses.parse_list(field)]
+    except ValueError:
+        return [{"Email": field, "Name": ""}] if field else []
+
+
+def message_status(statuses: Iterable[str]) -> str:
+    """A message's overall Status from its recipients' (Postmark: Queued, Sent, ...)."""
+    values = set(statuses)
+    if not values or RecipientStatus.QUEUED.value in values:
+        return RecipientStatus.QUEUED.value
+    if RecipientStatus.SENT.value in values:
+        return RecipientStatus.SENT.value
+    if RecipientStatus.BOUNCED.value in values:
+        return RecipientStatus.BOUNCED.value
+    return sorted(values)[0]
+
+
+def message_summary(row: Row, recipient_statuses: Iterable[str],
+                    recipient_addresses: Sequence[str]) -> dict[str, Any]:
+    return {
+        "Tag": row["tag"],
+        "MessageID": row["id"],
+        "MessageStream": row["stream"],
+        "To": _people(row["to_field"]),
+        "Cc": _people(row["cc_field"]),
+        "Bcc": _people(row["bcc_field"]),
+        "Recipients": list(recipient_addresses),
+        "ReceivedAt": iso(row["received_at"]),
+        "From": row["from_field"],
+        "Subject": row["subject"],
+        "Attachments": [a.get("Name", "") for a in row["attachments"] or []],
+        "Status": message_status(recipient_statuses),
+        "TrackOpens": row["track_opens"],
+        "TrackLinks": row["track_links"],
+        "Metadata": row["metadata"] or {},
+        "Sandboxed": row["sandboxed"],
+    }
+
+
+def message_event(row: Row) -> dict[str, Any]:
+    return {
+        "Recipient": row["recipient"],
+        "Type": row["event_type"],
+        "ReceivedAt": iso(row["occurred_at"]),
+        "Details": row["details"] or {},
+    }
+
+
+def message_details(row: Row, recipient_statuses: Iterable[str],
+                    recipient_addresses: Sequence[str], events: Iterable[Row]) -> dict[str, Any]:
+    details = message_summary(row, recipient_statuses, recipient_addresses)
+    details.update({
+        "TextBody": row["text_body"] or "",
+        "HtmlBody": row["html_body"] or "",
+        "Body": (row["raw"] or b"").decode("utf-8", "replace"),
+        "MessageEvents": [message_event(e) for e in events],
+    })
+    return details

@@ -1,0 +1,81 @@
+"""Vocabulary shared by every layer: the string values stored and shown by the API."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class SuppressionReason(StrEnum):
+    HARD_BOUNCE = "HardBounce"
+    SPAM_COMPLAINT = "SpamComplaint"
+    MANUAL = "ManualSuppression"
+
+
+class SuppressionOrigin(StrEnum):
+    RECIPIENT = "Recipient"
+    CUSTOMER = "Customer"
+    ADMIN = "Admin"
+
+
+class DeliveryType(StrEnum):
+    LIVE = "Live"
+    SANDBOX = "Sandbox"
+
+
+class StreamType(StrEnum):
+    TRANSACTIONAL = "Transactional"
+    BROADCASTS = "Broadcasts"
+    INBOUND = "Inbound"
+
+
+class Source(StrEnum):
+    """Which front door a message came through; the suppression outcome depends on it."""
+
+    SMTP = "smtp"
+    API = "api"
+
+
+class RecipientStatus(StrEnum):
+    QUEUED = "Queued"
+    SENT = "Sent"
+    BOUNCED = "Bounced"
+    SUPPRESSED = "Suppressed"
+    FAILED = "Failed"
+
+
+class EventType(StrEnum):
+    """Postmark's message event names (GET /messages/outbound/{id}/details)."""
+
+    RECEIVED = "Received"
+    DELIVERED = "Delivered"
+    BOUNCED = "Bounced"
+    TRANSIENT = "Transient"
+    SUPPRESSED = "Suppressed"
+
+
+class JobKind(StrEnum):
+    SCREEN = "screen"
+    DELIVER = "deliver"
+    NOTIFY = "notify"
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class WebhookTrigger(StrEnum):
+    OPEN = "Open"
+    CLICK = "Click"
+    DELIVERY = "Delivery"
+    BOUNCE = "Bounce"
+    SPAM_COMPLAINT = "SpamComplaint"
+    SUBSCRIPTION_CHANGE = "SubscriptionChange"
+
+
+DEFAULT_STREAMS: tuple[tuple[str, str, StreamType], ...] = (
+    ("outbound", "Default Transactional Stream", StreamType.TRANSACTIONAL),
+    ("broadcast", "Default Broadcast Stream", StreamType.BROADCASTS),
+    ("inbound", "Default Inbound Stream", StreamType.INBOUND),
+)

@@ -1,0 +1,1 @@
+"""After accept: screen against suppressions, deliver, notify webhooks."""

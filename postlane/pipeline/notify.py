@@ -1,0 +1,111 @@
+"""Webhook notifications: fan a record out to every matching webhook, then POST each one
+with retries. Each target gets its own delivery row (the log) and its own job."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Connection
+
+from postlane.domain import payloads
+from postlane.domain.retry import WEBHOOK_SCHEDULE, max_attempts, next_delay
+from postlane.domain.types import JobKind, WebhookTrigger
+from postlane.store import jobs, webhooks
+from postlane.store.database import Database
+
+log = logging.getLogger(__name__)
+
+#: Postmark stops retrying when an endpoint answers 403: the receiver refuses on purpose.
+_STOP_STATUSES = frozenset({403})
+
+
+def _trigger(row: Mapping[Any, Any], trigger: WebhookTrigger) -> Mapping[Any, Any]:
+    return (row["triggers"] or {}).get(trigger.value) or {}
+
+
+def enqueue_bounce(conn: Connection, server: Mapping[Any, Any], bounce: Mapping[Any, Any]) -> int:
+    """Queue the bounce webhook for every Bounce-trigger webhook of the bounce's stream and
+    the server's legacy BounceHookUrl. Returns how many were queued."""
+    targets: list[tuple[int | None, str, Any, list[Any], bool]] = []
+    for hook in webhooks.listing(conn, server["id"], bounce["stream"]):
+        trig = _trigger(hook, WebhookTrigger.BOUNCE)
+        if trig.get("Enabled"):
+            targets.append((hook["id"], hook["url"], hook["http_auth"],
+                            list(hook["http_headers"] or []), bool(trig.get("IncludeContent"))))
+    if server["bounce_hook_url"]:
+        targets.append((None, server["bounce_hook_url"], None, [],
+                        bool(server["include_bounce_content_in_hook"])))
+    for webhook_id, url, auth, headers, include_content in targets:
+        delivery_id = webhooks.add_delivery(conn, {
+            "server_id": server["id"], "webhook_id": webhook_id, "url": url,
+            "record_type": "Bounce", "payload": payloads.bounce(bounce, include_content),
+            "http_auth": auth, "http_headers": headers,
+        })
+        jobs.enqueue(conn, JobKind.NOTIFY, str(delivery_id), max_attempts(WEBHOOK_SCHEDULE))
+    return len(targets)
+
+
+def _request_headers(delivery: Mapping[Any, Any]) -> dict[str, str]:
+    headers = {"Content-Type": "application/json", "User-Agent": "Postlane"}
+    for header in delivery["http_headers"] or []:
+        if header.get("Name"):
+            headers[str(header["Name"])] = str(header.get("Value", ""))
+    auth = delivery["http_auth"]
+    if auth and (auth.get("Username") or auth.get("Password")):
+        pair = f"{auth.get('Username', '')}:{auth.get('Password', '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+    return headers
+
+
+async def post(client: httpx.AsyncClient, delivery: Mapping[Any, Any],
+               timeout: float) -> tuple[bool, bool, int | None, str | None]:
+    """POST once. Returns (delivered, give_up, status, error)."""
+    try:
+        response = await client.post(delivery["url"], json=delivery["payload"],
+                                     headers=_request_headers(delivery), timeout=timeout)
+    except httpx.HTTPError as exc:
+        return False, False, None, f"{type(exc).__name__}: {exc}"
+    if 200 <= response.status_code < 300:
+        return True, False, response.status_code, None
+    give_up = response.status_code in _STOP_STATUSES
+    return False, give_up, response.status_code, f"HTTP {response.status_code}"
+
+
+async def run(db: Database, client: httpx.AsyncClient, job: jobs.Job, timeout: float,
+              retry_scale: float) -> None:
+    delivery = await db.run(_load, db, int(job.ref))
+    if delivery is None or delivery["state"] == "delivered":
+        await db.run(_finish, db, job)
+        return
+    delivered, give_up, status, error = await post(client, delivery, timeout)
+    delay = None if give_up else next_delay(job.attempts, WEBHOOK_SCHEDULE, retry_scale)
+    final = delivered or delay is None or job.attempts >= job.max_attempts
+    if not delivered:
+        log.info("webhook %s to %s failed (attempt %d): %s", job.ref, delivery["url"],
+                 job.attempts, error)
+    await db.run(_record, db, job, delivered, final, status, error, delay)
+
+
+def _load(db: Database, delivery_id: int) -> Mapping[Any, Any] | None:
+    with db.read() as conn:
+        return webhooks.get_delivery(conn, delivery_id)
+
+
+def _finish(db: Database, job: jobs.Job) -> None:
+    with db.write() as conn:
+        jobs.complete(conn, job)
+
+
+def _record(db: Database, job: jobs.Job, delivered: bool, final: bool, status: int | None,
+            error: str | None, delay: float | None) -> None:
+    with db.write() as conn:
+        webhooks.record_attempt(conn, int(job.ref), delivered=delivered, final=final,
+                                status=status, error=error)
+        if delivered:
+            jobs.complete(conn, job)
+        else:
+            jobs.fail(conn, job, error or "failed", None if final else delay)

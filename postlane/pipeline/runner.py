@@ -1,0 +1,125 @@
+"""The worker: claims due jobs under a lease and runs each handler.
+
+Database-only steps (screen, sandbox deliver) run in the same transaction as the job's
+completion; steps with outside effects (webhook POSTs) record their outcome afterwards,
+so at worst they repeat (at-least-once), never vanish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+
+from postlane.config import Settings
+from postlane.domain.retry import DELIVERY_SCHEDULE, INTERNAL_SCHEDULE, next_delay
+from postlane.domain.types import JobKind
+from postlane.pipeline import deliver, notify, screen
+from postlane.store import jobs
+from postlane.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._wakeup = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    def wake(self) -> None:
+        """Called after an accept, from any thread: look for work now, not at the next poll."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._client = httpx.AsyncClient(follow_redirects=False,
+                                         limits=httpx.Limits(max_connections=100))
+        try:
+            while not stop.is_set():
+                claimed = await self._claim_some()
+                if not claimed:
+                    await self._idle(stop)
+        finally:
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._client.aclose()
+
+    async def _claim_some(self) -> int:
+        free = self.settings.worker_concurrency - len(self._tasks)
+        if free <= 0:
+            await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+            return 1
+        try:
+            claimed = await self.db.run(self._claim, free)
+        except Exception:  # database down: keep the worker alive, try again shortly
+            log.exception("claiming jobs failed")
+            return 0
+        for job in claimed:
+            task = asyncio.create_task(self._run_one(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(claimed)
+
+    def _claim(self, limit: int) -> list[jobs.Job]:
+        with self.db.write() as conn:
+            return jobs.claim(conn, self.owner, limit, self.settings.worker_lease_seconds)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        timeout = self.settings.worker_poll_seconds
+        with contextlib.suppress(Exception):
+            due = await self.db.run(self._next_due)
+            if due is not None:
+                timeout = min(timeout, max(0.0, (due - datetime.now(UTC)).total_seconds()))
+        self._wakeup.clear()
+        waiters = [asyncio.create_task(self._wakeup.wait()), asyncio.create_task(stop.wait())]
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for w in waiters:
+            w.cancel()
+
+    def _next_due(self) -> datetime | None:
+        with self.db.read() as conn:
+            return jobs.next_run_at(conn)
+
+    async def _run_one(self, job: jobs.Job) -> None:
+        try:
+            if job.kind is JobKind.NOTIFY:
+                assert self._client is not None
+                await notify.run(self.db, self._client, job,
+                                 self.settings.webhook_timeout_seconds, self.settings.retry_scale)
+            else:
+                await self.db.run(self._run_in_transaction, job)
+        except jobs.LeaseLost:
+            log.warning("lease lost on job %s; another worker owns it", job.id)
+        except Exception as exc:
+            log.warning("job %s (%s %s) failed: %s", job.id, job.kind.value, job.ref, exc)
+            await self._schedule_retry(job, exc)
+
+    def _run_in_transaction(self, job: jobs.Job) -> None:
+        with self.db.write() as conn:
+            if job.kind is JobKind.SCREEN:
+                screen.run(conn, job, self.settings.smtp_api_error_labels)
+            elif job.kind is JobKind.DELIVER:
+                deliver.run(conn, job)
+
+    async def _schedule_retry(self, job: jobs.Job, exc: Exception) -> None:
+        schedule = DELIVERY_SCHEDULE if job.kind is JobKind.DELIVER else INTERNAL_SCHEDULE
+        delay = next_delay(job.attempts, schedule, self.settings.retry_scale)
+        with contextlib.suppress(Exception):
+            await self.db.run(self._fail, job, f"{type(exc).__name__}: {exc}", delay)
+
+    def _fail(self, job: jobs.Job, error: str, delay: float | None) -> None:
+        with self.db.write() as conn:
+            jobs.fail(conn, job, error, delay)

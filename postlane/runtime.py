@@ -1,0 +1,93 @@
+"""Runs the chosen roles (smtp, api, worker) together on one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+
+import uvicorn
+
+from postlane import bootstrap
+from postlane.api.app import create_app
+from postlane.config import Settings
+from postlane.pipeline.runner import Worker
+from postlane.smtp import listener
+from postlane.store import migrate
+from postlane.store.database import Database
+
+log = logging.getLogger(__name__)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+class Postlane:
+    """One process of Postlane. ``prepare`` migrates and bootstraps; ``serve`` runs."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.effective_database_url, settings.db_pool_size)
+        self._smtp_sock: socket.socket | None = None
+        self._api_sock: socket.socket | None = None
+
+    def prepare(self) -> bootstrap.Bootstrap:
+        migrate.upgrade(self.db)
+        return bootstrap.ensure(self.db, self.settings)
+
+    def bind(self) -> None:
+        """Bind listening sockets now, so port 0 resolves before anything is printed."""
+        roles = self.settings.roles
+        updates: dict[str, int] = {}
+        if "smtp" in roles:
+            self._smtp_sock = _bind(self.settings.smtp_host, self.settings.smtp_port)
+            updates["smtp_port"] = self._smtp_sock.getsockname()[1]
+        if "api" in roles:
+            self._api_sock = _bind(self.settings.api_host, self.settings.api_port)
+            updates["api_port"] = self._api_sock.getsockname()[1]
+        self.settings = self.settings.model_copy(update=updates)
+
+    async def serve(self, stop: asyncio.Event, ready: Callable[[], None] | None = None) -> None:
+        if self._smtp_sock is None and self._api_sock is None:
+            self.bind()
+        roles = self.settings.roles
+        worker = Worker(self.db, self.settings) if "worker" in roles else None
+        on_accepted = worker.wake if worker else None
+        tasks: list[asyncio.Task[None]] = []
+        smtp_server = None
+        api_server = None
+        if self._smtp_sock is not None:
+            smtp_server = await listener.start(self.db, self.settings, on_accepted,
+                                               sock=self._smtp_sock)
+        if self._api_sock is not None:
+            app = create_app(self.db, self.settings, on_accepted)
+            config = uvicorn.Config(app, log_level="warning", lifespan="off",
+                                    access_log=False, timeout_graceful_shutdown=5)
+            api_server = uvicorn.Server(config)
+            tasks.append(asyncio.create_task(api_server.serve(sockets=[self._api_sock])))
+            while not api_server.started and not tasks[-1].done():
+                await asyncio.sleep(0.01)
+        if worker is not None:
+            tasks.append(asyncio.create_task(worker.run(stop)))
+        if ready is not None:
+            ready()
+        await stop.wait()
+        if smtp_server is not None:
+            smtp_server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(smtp_server.wait_closed(), 5)
+        if api_server is not None:
+            api_server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def close(self) -> None:
+        self.db.close()

@@ -1,0 +1,22 @@
+"""The one suppression check, shared by the REST API (synchronous, before accepting) and
+the SMTP pipeline (asynchronous, after 250)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy.engine import Connection
+
+from postlane.domain import addresses
+from postlane.domain.suppression import Outcome, Suppression, outcome
+from postlane.domain.types import Source
+from postlane.store import suppressions
+
+
+def screen(conn: Connection, server_id: int, stream: str, source: Source, hooks_enabled: bool,
+           emails: Iterable[str]) -> dict[str, tuple[Outcome, Suppression | None]]:
+    """Each address's fate, keyed by its normalised form."""
+    keys = [addresses.normalize(e) for e in emails]
+    found = suppressions.lookup(conn, server_id, stream, keys)
+    return {key: (outcome(found.get(key), source, hooks_enabled), found.get(key))
+            for key in keys}

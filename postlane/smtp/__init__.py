@@ -1,0 +1,1 @@
+"""SMTP submission: listener (TLS, limits, AUTH) and the session handler that accepts."""

@@ -1,0 +1,1 @@
+"""All SQL lives here: schema, engine setup, migrations and one query module per area."""

@@ -1,0 +1,122 @@
+"""The durable job queue: rows in the same database, written in the same transaction as
+the data they concern, claimed with a lease so a crashed worker's jobs come back.
+
+Jobs are never deleted by failure: when the retry schedule runs out they are kept with
+state "failed", visible and retryable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from postlane.domain.types import JobKind, JobState
+from postlane.store.schema import jobs, utcnow
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: JobKind
+    ref: str
+    attempts: int
+    max_attempts: int
+    lease_owner: str
+
+
+class LeaseLost(Exception):
+    """Our lease expired and another worker took the job: our result must not count."""
+
+
+def enqueue(conn: Connection, kind: JobKind, ref: str, max_attempts: int,
+            run_at: datetime | None = None) -> None:
+    enqueue_many(conn, kind, [ref], max_attempts, run_at)
+
+
+def enqueue_many(conn: Connection, kind: JobKind, refs: Sequence[str], max_attempts: int,
+                 run_at: datetime | None = None) -> None:
+    if not refs:
+        return
+    now = utcnow()
+    conn.execute(jobs.insert(), [
+        {"kind": kind.value, "ref": ref, "state": JobState.QUEUED.value, "attempts": 0,
+         "max_attempts": max_attempts, "run_at": run_at or now, "created_at": now}
+        for ref in refs
+    ])
+
+
+def claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> list[Job]:
+    """Lease up to ``limit`` due jobs. PostgreSQL skips rows other workers hold; SQLite
+    serialises writers, so the same query is safe there too."""
+    now = utcnow()
+    due = (
+        sa.select(jobs.c.id)
+        .where(jobs.c.state == JobState.QUEUED.value, jobs.c.run_at <= now,
+               sa.or_(jobs.c.leased_until.is_(None), jobs.c.leased_until < now))
+        .order_by(jobs.c.run_at, jobs.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(conn.execute(due).scalars())
+    if not ids:
+        return []
+    rows = conn.execute(
+        jobs.update()
+        .where(jobs.c.id.in_(ids))
+        .values(lease_owner=owner, leased_until=now + timedelta(seconds=lease_seconds),
+                attempts=jobs.c.attempts + 1)
+        .returning(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.max_attempts)
+    ).all()
+    return [Job(r.id, JobKind(r.kind), r.ref, r.attempts, r.max_attempts, owner)
+            for r in sorted(rows, key=lambda r: r.id)]
+
+
+def complete(conn: Connection, job: Job) -> None:
+    """Mark done in the caller's transaction; raises LeaseLost so that transaction rolls
+    back when another worker has taken the job meanwhile."""
+    result = conn.execute(
+        jobs.update()
+        .where(jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner,
+               jobs.c.state == JobState.QUEUED.value)
+        .values(state=JobState.DONE.value, finished_at=utcnow(), leased_until=None)
+    )
+    if result.rowcount != 1:
+        raise LeaseLost(f"job {job.id} is no longer ours")
+
+
+def fail(conn: Connection, job: Job, error: str, retry_in: float | None) -> None:
+    """Schedule the next attempt, or keep the job as failed when retries ran out."""
+    values: dict[str, object] = {"last_error": error[:4000], "leased_until": None}
+    if retry_in is None or job.attempts >= job.max_attempts:
+        values.update(state=JobState.FAILED.value, finished_at=utcnow())
+    else:
+        values["run_at"] = utcnow() + timedelta(seconds=retry_in)
+    conn.execute(jobs.update().where(jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner,
+                                     jobs.c.state == JobState.QUEUED.value).values(**values))
+
+
+def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1) -> bool:
+    """Put a failed (or waiting) job back at the head of the queue: the retry button."""
+    result = conn.execute(
+        jobs.update()
+        .where(jobs.c.kind == kind.value, jobs.c.ref == ref,
+               jobs.c.state.in_([JobState.FAILED.value, JobState.QUEUED.value]))
+        .values(state=JobState.QUEUED.value, run_at=utcnow(), finished_at=None,
+                max_attempts=jobs.c.attempts + extra_attempts)
+    )
+    return result.rowcount > 0
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state)).all()
+    return {state: n for state, n in rows}
+
+
+def next_run_at(conn: Connection) -> datetime | None:
+    """When the earliest queued job becomes due: lets an idle worker sleep precisely."""
+    return conn.execute(sa.select(sa.func.min(jobs.c.run_at))
+                        .where(jobs.c.state == JobState.QUEUED.value)).scalar()

@@ -1,0 +1,107 @@
+"""Outbound messages, their recipients (one row each, the unit the pipeline works on)
+and their event history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from postlane.domain.types import EventType, RecipientStatus
+from postlane.store.schema import message_events, messages, recipients, utcnow
+
+
+def insert(conn: Connection, values: Mapping[str, Any],
+           recipient_addresses: Sequence[tuple[str, str]]) -> None:
+    """Insert a message and its recipients; ``recipient_addresses`` are (key, as given)."""
+    conn.execute(messages.insert().values(**values))
+    now = values["received_at"]
+    conn.execute(recipients.insert(), [
+        {"message_id": values["id"], "server_id": values["server_id"], "email": key,
+         "address": given, "status": RecipientStatus.QUEUED.value, "updated_at": now}
+        for key, given in recipient_addresses
+    ])
+
+
+def get(conn: Connection, server_id: int | None, message_id: str) -> RowMapping | None:
+    where = [messages.c.id == message_id.lower()]
+    if server_id is not None:
+        where.append(messages.c.server_id == server_id)
+    return conn.execute(sa.select(messages).where(*where)).mappings().first()
+
+
+def recipients_of(conn: Connection, message_id: str,
+                  status: RecipientStatus | None = None) -> list[RowMapping]:
+    where = [recipients.c.message_id == message_id]
+    if status is not None:
+        where.append(recipients.c.status == status.value)
+    return list(conn.execute(sa.select(recipients).where(*where).order_by(recipients.c.id)
+                             ).mappings().all())
+
+
+def set_recipient_status(conn: Connection, recipient_ids: Sequence[int],
+                         status: RecipientStatus) -> None:
+    if recipient_ids:
+        conn.execute(recipients.update().where(recipients.c.id.in_(recipient_ids))
+                     .values(status=status.value, updated_at=utcnow()))
+
+
+def add_event(conn: Connection, message_id: str, recipient: str, event_type: EventType,
+              details: Mapping[str, Any], when: datetime | None = None) -> None:
+    conn.execute(message_events.insert().values(
+        message_id=message_id, recipient=recipient, event_type=event_type.value,
+        details=dict(details), occurred_at=when or utcnow()))
+
+
+def events_of(conn: Connection, message_id: str) -> list[RowMapping]:
+    return list(conn.execute(sa.select(message_events)
+                             .where(message_events.c.message_id == message_id)
+                             .order_by(message_events.c.occurred_at, message_events.c.id)
+                             ).mappings().all())
+
+
+def search(conn: Connection, server_id: int, *, count: int, offset: int,
+           recipient: str | None = None, from_email: str | None = None, tag: str | None = None,
+           status: str | None = None, subject: str | None = None, stream: str | None = None,
+           from_date: datetime | None = None,
+           to_date: datetime | None = None) -> tuple[int, list[RowMapping]]:
+    where: list[Any] = [messages.c.server_id == server_id]
+    if recipient:
+        where.append(messages.c.id.in_(sa.select(recipients.c.message_id).where(
+            recipients.c.server_id == server_id, recipients.c.email == recipient.lower())))
+    if from_email:
+        where.append(messages.c.from_field.ilike(f"%{from_email}%"))
+    if tag:
+        where.append(messages.c.tag == tag)
+    if subject:
+        where.append(messages.c.subject.ilike(f"%{subject}%"))
+    if stream:
+        where.append(messages.c.stream == stream)
+    if from_date:
+        where.append(messages.c.received_at >= from_date)
+    if to_date:
+        where.append(messages.c.received_at <= to_date)
+    if status:
+        where.append(messages.c.id.in_(sa.select(recipients.c.message_id).where(
+            recipients.c.server_id == server_id,
+            sa.func.lower(recipients.c.status) == status.lower())))
+    total = conn.execute(sa.select(sa.func.count()).select_from(messages).where(*where)
+                         ).scalar_one()
+    rows = conn.execute(sa.select(messages).where(*where)
+                        .order_by(messages.c.received_at.desc(), messages.c.id)
+                        .limit(count).offset(offset)).mappings().all()
+    return int(total), list(rows)
+
+
+def statuses_of(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Recipient statuses per message, to derive each message's overall Status."""
+    out: dict[str, list[str]] = {mid: [] for mid in message_ids}
+    if message_ids:
+        rows = conn.execute(sa.select(recipients.c.message_id, recipients.c.status)
+                            .where(recipients.c.message_id.in_(message_ids))).all()
+        for mid, status in rows:
+            out[mid].append(status)
+    return out

@@ -1,0 +1,249 @@
+"""Tables (SQLAlchemy Core). Alembic migrations are generated from this metadata."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: 64-bit ids on PostgreSQL; SQLite needs plain INTEGER for rowid aliasing.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: the same on SQLite (no tz) and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id() -> sa.Column[Any]:
+    return sa.Column("id", BigId, primary_key=True, autoincrement=True)
+
+
+def _created() -> sa.Column[Any]:
+    return sa.Column("created_at", UTCDateTime(), nullable=False)
+
+
+account_tokens = sa.Table(
+    "account_tokens", metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    _created(),
+)
+
+servers = sa.Table(
+    "servers", metadata,
+    _id(),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("color", sa.String(20), nullable=False, default="Blue"),
+    sa.Column("delivery_type", sa.String(10), nullable=False),
+    sa.Column("smtp_api_activated", sa.Boolean, nullable=False, default=True),
+    sa.Column("enable_smtp_api_error_hooks", sa.Boolean, nullable=False, default=False),
+    sa.Column("raw_email_enabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("bounce_hook_url", sa.String(2000), nullable=False, default=""),
+    sa.Column("delivery_hook_url", sa.String(2000), nullable=False, default=""),
+    sa.Column("open_hook_url", sa.String(2000), nullable=False, default=""),
+    sa.Column("click_hook_url", sa.String(2000), nullable=False, default=""),
+    sa.Column("inbound_hook_url", sa.String(2000), nullable=False, default=""),
+    sa.Column("post_first_open_only", sa.Boolean, nullable=False, default=False),
+    sa.Column("track_opens", sa.Boolean, nullable=False, default=False),
+    sa.Column("track_links", sa.String(20), nullable=False, default="None"),
+    sa.Column("include_bounce_content_in_hook", sa.Boolean, nullable=False, default=False),
+    sa.Column("inbound_domain", sa.String(255), nullable=False, default=""),
+    sa.Column("inbound_hash", sa.String(64), nullable=False),
+    sa.Column("inbound_spam_threshold", sa.Integer, nullable=False, default=0),
+    _created(),
+)
+
+server_tokens = sa.Table(
+    "server_tokens", metadata,
+    sa.Column("token", sa.String(64), primary_key=True),
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    _created(),
+)
+
+message_streams = sa.Table(
+    "message_streams", metadata,
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("id", sa.String(30), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(1000), nullable=True),
+    sa.Column("stream_type", sa.String(20), nullable=False),
+    sa.Column("unsubscribe_handling", sa.String(20), nullable=False, default="None"),
+    _created(),
+    sa.Column("updated_at", UTCDateTime(), nullable=True),
+    sa.Column("archived_at", UTCDateTime(), nullable=True),
+)
+
+messages = sa.Table(
+    "messages", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("stream", sa.String(30), nullable=False),
+    sa.Column("source", sa.String(8), nullable=False),
+    sa.Column("from_field", sa.String(1000), nullable=False),
+    sa.Column("to_field", sa.Text, nullable=False, default=""),
+    sa.Column("cc_field", sa.Text, nullable=False, default=""),
+    sa.Column("bcc_field", sa.Text, nullable=False, default=""),
+    sa.Column("reply_to", sa.String(1000), nullable=False, default=""),
+    sa.Column("subject", sa.String(2000), nullable=False, default=""),
+    sa.Column("tag", sa.String(1000), nullable=False, default=""),
+    sa.Column("metadata", sa.JSON, nullable=False, default=dict),
+    sa.Column("headers", sa.JSON, nullable=False, default=list),
+    sa.Column("text_body", sa.Text, nullable=True),
+    sa.Column("html_body", sa.Text, nullable=True),
+    sa.Column("attachments", sa.JSON, nullable=False, default=list),
+    sa.Column("raw", sa.LargeBinary, nullable=True),
+    sa.Column("size", sa.Integer, nullable=False, default=0),
+    sa.Column("track_opens", sa.Boolean, nullable=False, default=False),
+    sa.Column("track_links", sa.String(20), nullable=False, default="None"),
+    sa.Column("sandboxed", sa.Boolean, nullable=False, default=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "server_id", "received_at"),
+)
+
+recipients = sa.Table(
+    "recipients", metadata,
+    _id(),
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("server_id", BigId, nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "server_id", "email"),
+)
+
+message_events = sa.Table(
+    "message_events", metadata,
+    _id(),
+    sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("event_type", sa.String(20), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False, default=dict),
+    sa.Column("occurred_at", UTCDateTime(), nullable=False),
+)
+
+suppressions = sa.Table(
+    "suppressions", metadata,
+    _id(),
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("stream", sa.String(30), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("origin", sa.String(12), nullable=False),
+    _created(),
+    sa.UniqueConstraint("server_id", "stream", "email"),
+)
+
+bounces = sa.Table(
+    "bounces", metadata,
+    _id(),
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("stream", sa.String(30), nullable=False),
+    sa.Column("message_id", sa.String(36), nullable=False),
+    # Set when a pipeline step raised the bounce: makes re-running that step idempotent.
+    sa.Column("recipient_id", BigId, nullable=True, unique=True),
+    sa.Column("bounce_type", sa.String(30), nullable=False),
+    sa.Column("type_code", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("description", sa.String(1000), nullable=False),
+    sa.Column("details", sa.Text, nullable=False, default=""),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("from_field", sa.String(1000), nullable=False, default=""),
+    sa.Column("subject", sa.String(2000), nullable=False, default=""),
+    sa.Column("tag", sa.String(1000), nullable=False, default=""),
+    sa.Column("metadata", sa.JSON, nullable=False, default=dict),
+    sa.Column("content", sa.Text, nullable=True),
+    sa.Column("dump_available", sa.Boolean, nullable=False, default=False),
+    sa.Column("inactive", sa.Boolean, nullable=False, default=False),
+    sa.Column("can_activate", sa.Boolean, nullable=False, default=False),
+    sa.Column("bounced_at", UTCDateTime(), nullable=False),
+    sa.Index(None, "server_id", "bounced_at"),
+    sa.Index(None, "server_id", "email"),
+)
+
+webhooks = sa.Table(
+    "webhooks", metadata,
+    _id(),
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("stream", sa.String(30), nullable=False),
+    sa.Column("http_auth", sa.JSON, nullable=True),
+    sa.Column("http_headers", sa.JSON, nullable=False, default=list),
+    sa.Column("triggers", sa.JSON, nullable=False, default=dict),
+    _created(),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries", metadata,
+    _id(),
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              nullable=False),
+    sa.Column("webhook_id", BigId, nullable=True, index=True),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("record_type", sa.String(30), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("http_auth", sa.JSON, nullable=True),
+    sa.Column("http_headers", sa.JSON, nullable=False, default=list),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("last_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _created(),
+    sa.Column("delivered_at", UTCDateTime(), nullable=True),
+    sa.Index(None, "server_id", "created_at"),
+)
+
+jobs = sa.Table(
+    "jobs", metadata,
+    _id(),
+    sa.Column("kind", sa.String(12), nullable=False),
+    sa.Column("ref", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("run_at", UTCDateTime(), nullable=False),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("leased_until", UTCDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _created(),
+    sa.Column("finished_at", UTCDateTime(), nullable=True),
+    sa.Index(None, "state", "run_at"),
+    sa.Index(None, "kind", "ref"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,81 @@
+"""Suppression lists, keyed by (server, stream, normalised address)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from postlane.domain.suppression import Suppression
+from postlane.domain.types import SuppressionOrigin, SuppressionReason
+from postlane.store.schema import suppressions, utcnow
+
+#: Keep IN lists well under every driver's parameter limit.
+_CHUNK = 500
+
+
+def lookup(conn: Connection, server_id: int, stream: str,
+           emails: Iterable[str]) -> dict[str, Suppression]:
+    """Suppressions among ``emails`` (already normalised), in one query per 500 addresses."""
+    wanted = sorted(set(emails))
+    found: dict[str, Suppression] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        rows = conn.execute(sa.select(suppressions.c.email, suppressions.c.reason,
+                                      suppressions.c.origin).where(
+            suppressions.c.server_id == server_id, suppressions.c.stream == stream,
+            suppressions.c.email.in_(chunk))).all()
+        for email, reason, origin in rows:
+            found[email] = Suppression(email, stream, SuppressionReason(reason), origin)
+    return found
+
+
+def get(conn: Connection, server_id: int, stream: str, email: str) -> RowMapping | None:
+    return conn.execute(sa.select(suppressions).where(
+        suppressions.c.server_id == server_id, suppressions.c.stream == stream,
+        suppressions.c.email == email)).mappings().first()
+
+
+def add(conn: Connection, server_id: int, stream: str, email: str, reason: SuppressionReason,
+        origin: SuppressionOrigin) -> bool:
+    """Insert unless present (an existing suppression keeps its original reason)."""
+    if get(conn, server_id, stream, email) is not None:
+        return False
+    conn.execute(suppressions.insert().values(server_id=server_id, stream=stream, email=email,
+                                              reason=reason.value, origin=origin.value,
+                                              created_at=utcnow()))
+    return True
+
+
+def delete(conn: Connection, server_id: int, stream: str, email: str) -> bool:
+    return conn.execute(suppressions.delete().where(
+        suppressions.c.server_id == server_id, suppressions.c.stream == stream,
+        suppressions.c.email == email)).rowcount > 0
+
+
+def dump(conn: Connection, server_id: int, stream: str, *, reason: str | None = None,
+         origin: str | None = None, email: str | None = None, from_date: datetime | None = None,
+         to_date: datetime | None = None, limit: int | None = None) -> list[RowMapping]:
+    where = [suppressions.c.server_id == server_id, suppressions.c.stream == stream]
+    if reason:
+        where.append(sa.func.lower(suppressions.c.reason) == reason.lower())
+    if origin:
+        where.append(sa.func.lower(suppressions.c.origin) == origin.lower())
+    if email:
+        where.append(suppressions.c.email == email)
+    if from_date:
+        where.append(suppressions.c.created_at >= from_date)
+    if to_date:
+        where.append(suppressions.c.created_at <= to_date)
+    query = sa.select(suppressions).where(*where).order_by(suppressions.c.created_at.desc(),
+                                                           suppressions.c.id.desc())
+    if limit:
+        query = query.limit(limit)
+    return list(conn.execute(query).mappings().all())
+
+
+def count(conn: Connection, server_id: int) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(suppressions)
+                            .where(suppressions.c.server_id == server_id)).scalar_one())

@@ -1,0 +1,71 @@
+"""Webhook configurations and the log of every delivery attempt made to them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from postlane.store.schema import utcnow, webhook_deliveries, webhooks
+
+
+def create(conn: Connection, server_id: int, values: Mapping[str, Any]) -> int:
+    return int(conn.execute(webhooks.insert().values(server_id=server_id, created_at=utcnow(),
+                                                     **values)
+                   .returning(webhooks.c.id)).scalar_one())
+
+
+def get(conn: Connection, server_id: int, webhook_id: int) -> RowMapping | None:
+    return conn.execute(sa.select(webhooks).where(webhooks.c.server_id == server_id,
+                                                  webhooks.c.id == webhook_id)).mappings().first()
+
+
+def listing(conn: Connection, server_id: int, stream: str | None = None) -> list[RowMapping]:
+    where = [webhooks.c.server_id == server_id]
+    if stream:
+        where.append(webhooks.c.stream == stream)
+    return list(conn.execute(sa.select(webhooks).where(*where).order_by(webhooks.c.id)
+                             ).mappings().all())
+
+
+def update(conn: Connection, server_id: int, webhook_id: int, values: Mapping[str, Any]) -> None:
+    conn.execute(webhooks.update().where(webhooks.c.server_id == server_id,
+                                         webhooks.c.id == webhook_id).values(**values))
+
+
+def delete(conn: Connection, server_id: int, webhook_id: int) -> bool:
+    return conn.execute(webhooks.delete().where(webhooks.c.server_id == server_id,
+                                                webhooks.c.id == webhook_id)).rowcount > 0
+
+
+def add_delivery(conn: Connection, values: Mapping[str, Any]) -> int:
+    return int(conn.execute(webhook_deliveries.insert().values(
+        state="pending", attempts=0, created_at=utcnow(), **values)
+                   .returning(webhook_deliveries.c.id)).scalar_one())
+
+
+def get_delivery(conn: Connection, delivery_id: int) -> RowMapping | None:
+    return conn.execute(sa.select(webhook_deliveries)
+                        .where(webhook_deliveries.c.id == delivery_id)).mappings().first()
+
+
+def record_attempt(conn: Connection, delivery_id: int, *, delivered: bool, final: bool,
+                   status: int | None, error: str | None) -> None:
+    state = "delivered" if delivered else ("failed" if final else "retrying")
+    conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == delivery_id).values(
+        attempts=webhook_deliveries.c.attempts + 1, state=state, last_status=status,
+        last_error=error, delivered_at=utcnow() if delivered else None))
+
+
+def deliveries(conn: Connection, server_id: int, *, webhook_id: int | None = None,
+               state: str | None = None, limit: int = 100) -> list[RowMapping]:
+    where = [webhook_deliveries.c.server_id == server_id]
+    if webhook_id is not None:
+        where.append(webhook_deliveries.c.webhook_id == webhook_id)
+    if state:
+        where.append(webhook_deliveries.c.state == state)
+    return list(conn.execute(sa.select(webhook_deliveries).where(*where)
+                             .order_by(webhook_deliveries.c.id.desc()).limit(limit)
+                             ).mappings().all())
