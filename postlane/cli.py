@@ -27,7 +27,7 @@ def _banner(settings: Settings, boot: Bootstrap) -> str:
     lines = [f"Postlane {__version__} ({', '.join(roles)}) on "
              f"{settings.effective_database_url.split('@')[-1]}"]
     if "api" in roles:
-        lines.append(f"  API + dashboard : {settings.api_url}")
+        lines.append(f"  HTTP API        : {settings.api_url}")
     if "smtp" in roles:
         tls = "STARTTLS offered, AUTH required" + (
             " (TLS needed for AUTH)" if settings.auth_requires_tls else "")
@@ -87,6 +87,16 @@ def migrate(**flags: Any) -> None:
     boot = app.prepare()
     click.echo(f"Schema is current. Account token: {boot.account_token}")
     app.close()
+
+
+@main.command("webhook-echo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9000, show_default=True, type=int)
+def webhook_echo(host: str, port: int) -> None:
+    """Print every webhook POSTed to http://HOST:PORT/ (for local trials)."""
+    from postlane.webhook_echo import serve as echo
+
+    echo(host, port)
 
 
 if __name__ == "__main__":
