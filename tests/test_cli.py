@@ -1,0 +1,109 @@
+"""The real `postlane serve` process, as a new user runs it: zero config, SQLite, tokens
+printed, every role answering, a clean stop on SIGTERM, and the same tokens on restart."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import smtplib
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+BANNER = {
+    "api": re.compile(r"HTTP API\s+: (http://\S+)"),
+    "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
+    "account": re.compile(r"Account token\s+: (\S+)"),
+    "server": re.compile(r"Server token\s+: (\S+)"),
+}
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "postlane.cli", *args]
+
+
+@contextmanager
+def serve(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(_command("serve", "--smtp-port", "0", "--api-port", "0", *args),
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    assert proc.stdout is not None
+    found: dict[str, str] = {}
+    lines = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            for key, pattern in BANNER.items():
+                match = pattern.search(line)
+                if match:
+                    found[key] = match.group(1)
+            if line.strip() == "Ready.":
+                break
+        else:
+            pytest.fail("server exited before it was ready:\n" + "".join(lines))
+        yield found
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            code = proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert code == 0, "".join(lines)
+
+
+def test_zero_config_serve_walks_the_basics(tmp_path: Path) -> None:
+    with serve(tmp_path) as info:
+        assert (tmp_path / "postlane-data" / "postlane.db").exists()
+        health = httpx.get(f"{info['api']}/healthz", timeout=10)
+        assert health.json() == {"Status": "OK", "Database": "sqlite"}
+        server = httpx.get(f"{info['api']}/server", timeout=10,
+                           headers={"X-Postmark-Server-Token": info["server"]}).json()
+        assert server["Name"] == "Default"
+        assert server["DeliveryType"] == "Sandbox"
+        streams = httpx.get(f"{info['api']}/message-streams", timeout=10,
+                            headers={"X-Postmark-Server-Token": info["server"]}).json()
+        assert {s["ID"] for s in streams["MessageStreams"]} == {"outbound", "broadcast",
+                                                                  "inbound"}
+        servers = httpx.get(f"{info['api']}/servers", timeout=10,
+                            headers={"X-Postmark-Account-Token": info["account"]}).json()
+        assert servers["TotalCount"] == 1
+        with smtplib.SMTP("127.0.0.1", int(info["smtp"]), timeout=10) as smtp:
+            smtp.starttls()
+            smtp.login(info["server"], info["server"])
+            refused = smtp.sendmail("app@example.com", ["a@example.com"],
+                                    b"Subject: hi\r\n\r\nhello\r\n")
+            assert refused == {}
+    with serve(tmp_path) as again:
+        assert again["account"] == info["account"]
+        assert again["server"] == info["server"]
+        listed = httpx.get(f"{again['api']}/messages/outbound", timeout=10,
+                           headers={"X-Postmark-Server-Token": again["server"]}).json()
+        assert listed["TotalCount"] == 1
+
+
+def test_roles_select_listeners(tmp_path: Path) -> None:
+    with serve(tmp_path, "--roles", "api") as info:
+        assert "smtp" not in info
+        assert httpx.get(f"{info['api']}/healthz", timeout=10).status_code == 200
+
+
+def test_bad_roles_are_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(_command("serve", "--roles", "smtp,mailroom"), cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "roles" in result.stderr
+
+
+def test_migrate_on_postgresql(pg_database: str, tmp_path: Path) -> None:
+    result = subprocess.run(_command("migrate", "--database-url", pg_database), cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Schema is current" in result.stdout
