@@ -71,6 +71,14 @@ def _clean(value: str, what: str) -> str:
     return value.strip()
 
 
+def _header_name(name: str) -> str:
+    """RFC 5322 field-name: printable ASCII without colon or space, else a forged header."""
+    name = name.strip()
+    if not name or any(not 33 <= ord(ch) <= 126 or ch == ":" for ch in name):
+        raise _invalid(f"Invalid header name '{name}': use printable ASCII without ':' or spaces.")
+    return name
+
+
 def _attachments(items: list[AttachmentItem]) -> list[dict[str, Any]]:
     out = []
     for item in items:
@@ -104,7 +112,7 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
         raise _invalid("Provide either email TextBody or HtmlBody or both.")
     if req.track_links not in TRACK_LINKS:
         raise _invalid(f"TrackLinks must be one of {', '.join(TRACK_LINKS)}.")
-    headers = [{"Name": _clean(h.name, "Header name"), "Value": _clean(h.value, "Header value")}
+    headers = [{"Name": _header_name(h.name), "Value": _clean(h.value, "Header value")}
                for h in req.headers]
     attachments = _attachments(req.attachments)
     subject = _clean(req.subject, "Subject")
