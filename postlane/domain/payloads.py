@@ -7,13 +7,16 @@ PascalCase keys.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from postlane.domain import addresses
 from postlane.domain.types import RecipientStatus
 
 Row = Mapping[Any, Any]
+
+#: An archived message stream is purged this long after it was archived.
+STREAM_PURGE_AFTER = timedelta(days=45)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -96,7 +99,8 @@ def message_stream(row: Row) -> dict[str, Any]:
         "CreatedAt": iso(row["created_at"]),
         "UpdatedAt": iso(row["updated_at"]),
         "ArchivedAt": iso(row["archived_at"]),
-        "ExpectedPurgeDate": None,
+        "ExpectedPurgeDate": (iso(row["archived_at"] + STREAM_PURGE_AFTER)
+                              if row["archived_at"] else None),
         "SubscriptionManagementConfiguration": {
             "UnsubscribeHandlingType": row["unsubscribe_handling"],
         },

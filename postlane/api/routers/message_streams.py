@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -24,7 +23,6 @@ router = APIRouter()
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
 #: Default streams that must stay: every server sends transactional mail and receives.
 _PERMANENT = ("outbound", "inbound")
-_PURGE_AFTER = timedelta(days=45)
 
 
 class SubscriptionConfig(PostmarkModel):
@@ -107,7 +105,7 @@ def _archive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
         when = row["archived_at"] or utcnow()
         streams.set_archived(conn, server_id, row["id"], when)
     return {"ID": row["id"], "ServerID": server_id,
-            "ExpectedPurgeDate": payloads.iso(when + _PURGE_AFTER)}
+            "ExpectedPurgeDate": payloads.iso(when + payloads.STREAM_PURGE_AFTER)}
 
 
 def _unarchive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
