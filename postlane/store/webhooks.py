@@ -31,6 +31,8 @@ def listing(conn: Connection, server_id: int, stream: str | None = None) -> list
 
 
 def update(conn: Connection, server_id: int, webhook_id: int, values: Mapping[str, Any]) -> None:
+    if not values:  # a PUT that changes nothing (no body, or only the same MessageStream)
+        return
     conn.execute(webhooks.update().where(webhooks.c.server_id == server_id,
                                          webhooks.c.id == webhook_id).values(**values))
 
