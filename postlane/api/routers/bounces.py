@@ -17,6 +17,9 @@ from postlane.store.database import Database
 
 router = APIRouter()
 
+#: Ids beyond a signed 64-bit integer cannot exist (and would overflow the database driver).
+MAX_ID = 2**63 - 1
+
 
 def _not_found(bounce_id: int) -> ApiError:
     return ApiError(ErrorCode.BOUNCE_NOT_FOUND, f"Bounce {bounce_id} was not found.")
@@ -50,6 +53,8 @@ async def search(request: Request, ctx: ServerContext = Depends(server_token)) -
 
 
 def _get(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
+    if not 0 < bounce_id <= MAX_ID:
+        raise _not_found(bounce_id)
     with db.read() as conn:
         row = bounces.get(conn, server_id, bounce_id)
     if row is None:
@@ -73,6 +78,8 @@ async def dump(bounce_id: int, request: Request,
 
 
 def _activate(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
+    if not 0 < bounce_id <= MAX_ID:
+        raise _not_found(bounce_id)
     with db.write() as conn:
         row = bounces.get(conn, server_id, bounce_id)
         if row is None:
