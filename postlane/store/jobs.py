@@ -117,6 +117,9 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 def next_run_at(conn: Connection) -> datetime | None:
-    """When the earliest queued job becomes due: lets an idle worker sleep precisely."""
-    return conn.execute(sa.select(sa.func.min(jobs.c.run_at))
+    """When the earliest queued job becomes claimable (due and not leased): lets an idle
+    worker sleep precisely instead of spinning while another worker holds a lease."""
+    claimable_at = sa.case((jobs.c.leased_until > jobs.c.run_at, jobs.c.leased_until),
+                           else_=jobs.c.run_at)
+    return conn.execute(sa.select(sa.func.min(claimable_at))
                         .where(jobs.c.state == JobState.QUEUED.value)).scalar()
