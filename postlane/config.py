@@ -47,6 +47,11 @@ class Settings(BaseModel):
 
     db_pool_size: int = Field(default=10, ge=1)
 
+    #: Dashboard login: the account token always works; this password too, when set.
+    admin_password: str | None = None
+    #: Key that signs dashboard sessions; derived from the account tokens when unset.
+    dashboard_secret: str | None = None
+
     @field_validator("roles", mode="before")
     @classmethod
     def _split_roles(cls, value: Any) -> tuple[str, ...]:

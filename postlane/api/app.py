@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
 
 from postlane import __version__
 from postlane.api.normalize import NormalizeRequest
@@ -26,6 +29,7 @@ from postlane.api.routers import (
 from postlane.config import Settings
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.store.database import Database
+from postlane.web import pages, pages_lists, pages_mail, session
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,10 @@ def create_app(db: Database, settings: Settings,
     app.state.db = db
     app.state.settings = settings
     app.state.on_accepted = on_accepted or (lambda: None)
+
+    @app.exception_handler(session.LoginRequired)
+    async def _login(request: Request, _: session.LoginRequired) -> Response:
+        return session.login_redirect(request)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -68,5 +76,12 @@ def create_app(db: Database, settings: Settings,
     for module in (email, bounces, suppressions, servers, message_streams, webhooks, messages,
                    health):
         app.include_router(module.router)
+    for module in (pages, pages_mail, pages_lists):
+        app.include_router(module.router, include_in_schema=False)
+    static = Path(pages.__file__).with_name("static")
+    app.mount("/static", StaticFiles(directory=str(static)), name="static")
+    app.add_middleware(SessionMiddleware, secret_key=session.signing_key(db, settings),
+                       session_cookie="postlane_session", same_site="strict",
+                       max_age=12 * 3600)
     app.add_middleware(NormalizeRequest)
     return app

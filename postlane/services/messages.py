@@ -1,0 +1,32 @@
+"""Reading outbound messages as the Messages API shows them (API and dashboard)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from postlane.domain import payloads
+from postlane.domain.errors import ApiError, ErrorCode
+from postlane.store import messages
+
+
+def search(conn: Connection, server_id: int, count: int, offset: int,
+           filters: dict[str, Any]) -> dict[str, Any]:
+    total, rows = messages.search(conn, server_id, count=count, offset=offset, **filters)
+    ids = [r["id"] for r in rows]
+    statuses = messages.statuses_of(conn, ids)
+    recipients = {r["id"]: [x["address"] for x in messages.recipients_of(conn, r["id"])]
+                  for r in rows}
+    return {"TotalCount": total, "Messages": [
+        payloads.message_summary(r, statuses[r["id"]], recipients[r["id"]]) for r in rows]}
+
+
+def details(conn: Connection, server_id: int, message_id: str) -> dict[str, Any]:
+    row = messages.get(conn, server_id, message_id)
+    if row is None:
+        raise ApiError(ErrorCode.MESSAGE_NOT_FOUND, f"Message {message_id} was not found.")
+    recipients = messages.recipients_of(conn, row["id"])
+    events = messages.events_of(conn, row["id"])
+    return payloads.message_details(row, [r["status"] for r in recipients],
+                                    [r["address"] for r in recipients], events)

@@ -1,0 +1,106 @@
+"""Dashboard entry: login, logout, the servers list and a server's settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from postlane.api import deps
+from postlane.domain.errors import ApiError
+from postlane.services import servers as server_service
+from postlane.store import servers, streams, suppressions, tokens
+from postlane.store.database import Database
+from postlane.web import session
+from postlane.web.render import back_to, flash, page
+
+router = APIRouter(prefix="/dashboard")
+authed = [Depends(session.require_login)]
+
+
+def _safe_next(target: str) -> str:
+    """Only local dashboard paths: never an open redirect."""
+    return target if target.startswith("/dashboard") and "//" not in target else "/dashboard"
+
+
+@router.get("/login")
+async def login_form(request: Request, next: str = "/dashboard") -> Response:
+    return page(request, "login.html", error=None, next=_safe_next(next))
+
+
+@router.post("/login")
+async def login(request: Request, secret: str = Form(""), next: str = Form("/dashboard")
+                ) -> Response:
+    db, settings = deps.db(request), deps.settings(request)
+    if not await db.run(session.credentials_ok, db, settings, secret):
+        response = page(request, "login.html", error="That token or password is not valid.",
+                        next=_safe_next(next))
+        response.status_code = 401
+        return response
+    request.session.clear()
+    request.session[session.SESSION_KEY] = "admin"
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/dashboard/login", status_code=303)
+
+
+def _servers(db: Database) -> list[dict[str, Any]]:
+    with db.read() as conn:
+        _, rows = servers.listing(conn, 500, 0, None)
+        return [{**r, "suppressions": suppressions.count(conn, r["id"])} for r in rows]
+
+
+@router.get("", dependencies=authed)
+async def server_list(request: Request) -> Response:
+    db = deps.db(request)
+    return page(request, "servers.html", servers=await db.run(_servers, db), server=None)
+
+
+def load_server(db: Database, server_id: int) -> Any:
+    with db.read() as conn:
+        row = servers.get(conn, server_id)
+    if row is None:
+        raise ApiError(404, f"Server {server_id} was not found.", status=404)
+    return row
+
+
+def _settings_context(db: Database, server_id: int) -> dict[str, Any]:
+    with db.read() as conn:
+        row = servers.get(conn, server_id)
+        if row is None:
+            raise ApiError(404, f"Server {server_id} was not found.", status=404)
+        return {"server": row, "streams": streams.listing(conn, server_id, None, True),
+                "tokens": tokens.tokens_of(conn, server_id)}
+
+
+@router.get("/servers/{server_id}", dependencies=authed)
+async def server_settings(request: Request, server_id: int) -> Response:
+    db = deps.db(request)
+    context = await db.run(_settings_context, db, server_id)
+    return page(request, "server.html", section="settings", **context)
+
+
+def _save(db: Database, server_id: int, fields: server_service.ServerFields) -> None:
+    with db.write() as conn:
+        server_service.update(conn, server_id, fields)
+
+
+@router.post("/servers/{server_id}/settings", dependencies=authed)
+async def save_settings(request: Request, server_id: int) -> Response:
+    form = await request.form()
+    checkbox = {name: form.get(name) == "true" for name in (
+        "enable_smtp_api_error_hooks", "smtp_api_activated", "include_bounce_content_in_hook")}
+    db = deps.db(request)
+    try:
+        fields = server_service.ServerFields.model_validate(
+            {**checkbox, "bounce_hook_url": str(form.get("bounce_hook_url") or "")})
+        await db.run(_save, db, server_id, fields)
+        flash(request, "Settings saved.")
+    except (ApiError, ValueError) as exc:
+        flash(request, f"Not saved: {getattr(exc, 'message', exc)}", "error")
+    return back_to(f"/dashboard/servers/{server_id}")

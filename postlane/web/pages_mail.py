@@ -1,0 +1,89 @@
+"""Dashboard pages about mail: activity, a message (the Sandbox viewer), bounces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import Response
+
+from postlane.api import deps
+from postlane.domain import bounce_types, payloads
+from postlane.domain.errors import ApiError
+from postlane.domain.types import RecipientStatus
+from postlane.services import bounces as bounce_service
+from postlane.services import messages as message_service
+from postlane.store import bounces
+from postlane.store.database import Database
+from postlane.web import session
+from postlane.web.pages import load_server
+from postlane.web.render import back_to, flash, page
+
+router = APIRouter(prefix="/dashboard/servers/{server_id}",
+                   dependencies=[Depends(session.require_login)])
+PAGE_SIZE = 100
+
+
+def _search(db: Database, server_id: int, filters: dict[str, Any]) -> dict[str, Any]:
+    with db.read() as conn:
+        return message_service.search(conn, server_id, PAGE_SIZE, 0, filters)
+
+
+def _details(db: Database, server_id: int, message_id: str) -> dict[str, Any]:
+    with db.read() as conn:
+        return message_service.details(conn, server_id, message_id)
+
+
+@router.get("/activity")
+async def activity(request: Request, server_id: int) -> Response:
+    db = deps.db(request)
+    server = await db.run(load_server, db, server_id)
+    filters = {"recipient": deps.query(request, "recipient"),
+               "status": deps.query(request, "status")}
+    listing = await db.run(_search, db, server_id, filters)
+    return page(request, "activity.html", server=server, section="activity",
+                messages=listing["Messages"], total=listing["TotalCount"], filters=filters,
+                statuses=[s.value for s in RecipientStatus])
+
+
+@router.get("/messages/{message_id}")
+async def message(request: Request, server_id: int, message_id: str) -> Response:
+    db = deps.db(request)
+    server = await db.run(load_server, db, server_id)
+    details = await db.run(_details, db, server_id, message_id)
+    return page(request, "message.html", server=server, section="activity", message=details)
+
+
+def _bounces(db: Database, server_id: int, bounce_type: str | None,
+             email: str | None) -> tuple[int, list[dict[str, Any]]]:
+    with db.read() as conn:
+        total, rows = bounces.search(conn, server_id, count=PAGE_SIZE, offset=0,
+                                     bounce_type=bounce_type, email_filter=email)
+    return total, [payloads.bounce(r, include_content=False) for r in rows]
+
+
+@router.get("/bounces")
+async def bounce_list(request: Request, server_id: int) -> Response:
+    db = deps.db(request)
+    server = await db.run(load_server, db, server_id)
+    filters = {"type": deps.query(request, "type"), "email": deps.query(request, "email")}
+    total, rows = await db.run(_bounces, db, server_id, filters["type"], filters["email"])
+    return page(request, "bounces.html", server=server, section="bounces", bounces=rows,
+                total=total, filters=filters, types=bounce_types.ALL_TYPES)
+
+
+def _activate(db: Database, server_id: int, bounce_id: int) -> str:
+    with db.write() as conn:
+        row = bounce_service.activate(conn, server_id, bounce_id)
+    return str(row["email"])
+
+
+@router.post("/bounces/{bounce_id}/activate")
+async def activate(request: Request, server_id: int, bounce_id: int) -> Response:
+    db = deps.db(request)
+    try:
+        email = await db.run(_activate, db, server_id, bounce_id)
+        flash(request, f"{email} is active again.")
+    except ApiError as exc:
+        flash(request, exc.message, "error")
+    return back_to(f"/dashboard/servers/{server_id}/bounces")
