@@ -54,7 +54,9 @@ def smtp_send(server: RunningServer, msg: EmailMessage, rcpts: list[str],
         smtp.mail(sender)
         for rcpt in rcpts:
             smtp.rcpt(rcpt)
-        code, reply = smtp.data(msg.as_bytes())
+        # CRLF on the wire: smtplib sends bytes as given, and a bare-LF body over 1000
+        # bytes is one "line" too long for the server.
+        code, reply = smtp.data(msg.as_bytes(policy=msg.policy.clone(linesep="\r\n")))
     return code, reply.decode().rsplit(" ", 1)[-1]
 
 
