@@ -28,7 +28,7 @@ def iso(value: datetime | None) -> str | None:
 
 def bounce(row: Row, include_content: bool = True) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "RecordType": "Bounce",
+        "RecordType": "SpamComplaint" if row["bounce_type"] == "SpamComplaint" else "Bounce",
         "ID": row["id"],
         "Type": row["bounce_type"],
         "TypeCode": row["type_code"],
@@ -51,6 +51,22 @@ def bounce(row: Row, include_content: bool = True) -> dict[str, Any]:
     if include_content:
         payload["Content"] = row["content"] or ""
     return payload
+
+
+def delivery(message: Row, recipient: str, delivered_at: datetime,
+             details: str) -> dict[str, Any]:
+    """The Delivery webhook's payload."""
+    return {
+        "RecordType": "Delivery",
+        "ServerID": message["server_id"],
+        "MessageStream": message["stream"],
+        "MessageID": message["id"],
+        "Recipient": recipient,
+        "Tag": message["tag"],
+        "DeliveredAt": iso(delivered_at),
+        "Details": details,
+        "Metadata": message["metadata"] or {},
+    }
 
 
 def suppression(row: Row) -> dict[str, Any]:

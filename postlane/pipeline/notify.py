@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -27,26 +27,46 @@ def _trigger(row: Mapping[Any, Any], trigger: WebhookTrigger) -> Mapping[Any, An
     return (row["triggers"] or {}).get(trigger.value) or {}
 
 
-def enqueue_bounce(conn: Connection, server: Mapping[Any, Any], bounce: Mapping[Any, Any]) -> int:
-    """Queue the bounce webhook for every Bounce-trigger webhook of the bounce's stream and
-    the server's legacy BounceHookUrl. Returns how many were queued."""
+#: The server's legacy hook URL for each trigger, and its "include content" switch.
+_LEGACY: dict[WebhookTrigger, tuple[str, str | None]] = {
+    WebhookTrigger.BOUNCE: ("bounce_hook_url", "include_bounce_content_in_hook"),
+    WebhookTrigger.SPAM_COMPLAINT: ("bounce_hook_url", "include_bounce_content_in_hook"),
+    WebhookTrigger.DELIVERY: ("delivery_hook_url", None),
+}
+
+
+def enqueue(conn: Connection, server: Mapping[Any, Any], stream: str, trigger: WebhookTrigger,
+            record_type: str, build: Callable[[bool], dict[str, Any]]) -> int:
+    """Queue one POST for every webhook of ``stream`` with ``trigger`` enabled, plus the
+    server's legacy hook URL. ``build(include_content)`` makes the payload. Returns the
+    number queued."""
     targets: list[tuple[int | None, str, Any, list[Any], bool]] = []
-    for hook in webhooks.listing(conn, server["id"], bounce["stream"]):
-        trig = _trigger(hook, WebhookTrigger.BOUNCE)
+    for hook in webhooks.listing(conn, server["id"], stream):
+        trig = _trigger(hook, trigger)
         if trig.get("Enabled"):
             targets.append((hook["id"], hook["url"], hook["http_auth"],
                             list(hook["http_headers"] or []), bool(trig.get("IncludeContent"))))
-    if server["bounce_hook_url"]:
-        targets.append((None, server["bounce_hook_url"], None, [],
-                        bool(server["include_bounce_content_in_hook"])))
+    url_column, content_column = _LEGACY[trigger]
+    if server[url_column]:
+        include = bool(server[content_column]) if content_column else False
+        targets.append((None, server[url_column], None, [], include))
     for webhook_id, url, auth, headers, include_content in targets:
         delivery_id = webhooks.add_delivery(conn, {
             "server_id": server["id"], "webhook_id": webhook_id, "url": url,
-            "record_type": "Bounce", "payload": payloads.bounce(bounce, include_content),
+            "record_type": record_type, "payload": build(include_content),
             "http_auth": auth, "http_headers": headers,
         })
         jobs.enqueue(conn, JobKind.NOTIFY, str(delivery_id), max_attempts(WEBHOOK_SCHEDULE))
     return len(targets)
+
+
+def enqueue_bounce(conn: Connection, server: Mapping[Any, Any], bounce: Mapping[Any, Any]) -> int:
+    """Bounce webhooks; a spam complaint goes to SpamComplaint-trigger webhooks instead."""
+    spam = bounce["bounce_type"] == "SpamComplaint"
+    return enqueue(conn, server, bounce["stream"],
+                   WebhookTrigger.SPAM_COMPLAINT if spam else WebhookTrigger.BOUNCE,
+                   "SpamComplaint" if spam else "Bounce",
+                   lambda include: payloads.bounce(bounce, include))
 
 
 def _request_headers(delivery: Mapping[Any, Any]) -> dict[str, str]:
