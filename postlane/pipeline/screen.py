@@ -40,7 +40,8 @@ def run(conn: Connection, job: jobs.Job, labels: bounce_types.SmtpApiErrorLabels
             _smtp_api_error(conn, server, message, recipient, found, labels)
         elif found is not None:
             _silently_suppressed(conn, message, recipient, found)
-    if deliverable:
+    # A re-run must not add a second deliver job: two could send the same message twice.
+    if deliverable and not jobs.exists(conn, JobKind.DELIVER, message["id"]):
         jobs.enqueue(conn, JobKind.DELIVER, message["id"], max_attempts(DELIVERY_SCHEDULE))
     jobs.complete(conn, job)
 

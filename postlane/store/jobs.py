@@ -111,6 +111,12 @@ def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1
     return result.rowcount > 0
 
 
+def exists(conn: Connection, kind: JobKind, ref: str) -> bool:
+    """Whether a job of this kind was ever enqueued for ``ref`` (in any state)."""
+    return conn.execute(sa.select(jobs.c.id).where(jobs.c.kind == kind.value,
+                                                   jobs.c.ref == ref).limit(1)).first() is not None
+
+
 def counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state)).all()
     return {state: n for state, n in rows}

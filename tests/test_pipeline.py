@@ -1,0 +1,264 @@
+"""Pipeline steps on both backends: screen (idempotent on re-run, silent suppression when
+hooks are off), deliver (Sandbox stores, Live waits for a transport) and the Worker's
+claim loop running jobs exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, RowMapping
+
+from postlane.accept import Submission, accept
+from postlane.config import Settings
+from postlane.domain.bounce_types import SmtpApiErrorLabels
+from postlane.domain.types import (
+    DeliveryType,
+    JobKind,
+    JobState,
+    RecipientStatus,
+    Source,
+    SuppressionOrigin,
+    SuppressionReason,
+)
+from postlane.pipeline import deliver, screen
+from postlane.pipeline.runner import Worker
+from postlane.store import jobs, messages, servers, suppressions, webhooks
+from postlane.store.database import Database
+from postlane.store.schema import bounces as bounces_table
+from postlane.store.schema import jobs as jobs_table
+from postlane.store.schema import utcnow
+from tests.harness import WebhookReceiver
+
+BOUNCE_TRIGGER = {"Bounce": {"Enabled": True, "IncludeContent": False}}
+
+
+def make_server(db: Database, delivery: DeliveryType = DeliveryType.SANDBOX, hooks: bool = True,
+                hook_url: str = "http://127.0.0.1:9/hook", bounce_hook_url: str = "") -> int:
+    """A server with one Bounce webhook on `outbound` (plus an optional BounceHookUrl)."""
+    with db.write() as conn:
+        server_id = servers.create(conn, f"srv-{time.monotonic_ns()}", {
+            "delivery_type": delivery.value, "enable_smtp_api_error_hooks": hooks,
+            "bounce_hook_url": bounce_hook_url})
+        webhooks.create(conn, server_id, {"url": hook_url, "stream": "outbound",
+                                          "http_auth": None, "http_headers": [],
+                                          "triggers": BOUNCE_TRIGGER})
+    return server_id
+
+
+def suppress(db: Database, server_id: int, email: str,
+             reason: SuppressionReason = SuppressionReason.MANUAL) -> None:
+    with db.write() as conn:
+        suppressions.add(conn, server_id, "outbound", email, reason, SuppressionOrigin.CUSTOMER)
+
+
+def submit(db: Database, server_id: int, recipients: list[str],
+           delivery: DeliveryType = DeliveryType.SANDBOX) -> str:
+    """Accept an SMTP message (message + recipients + screen job, one transaction)."""
+    with db.write() as conn:
+        return accept(conn, Submission(
+            server_id=server_id, delivery_type=delivery, stream="outbound",
+            source=Source.SMTP, from_field="sender@example.com", recipients=recipients,
+            to_field=", ".join(recipients), subject="Pipeline test",
+            raw=b"Subject: Pipeline test\r\n\r\nHello\r\n")).message_id
+
+
+def claim_one(conn: Connection, kind: JobKind, ref: str) -> jobs.Job:
+    (job,) = [j for j in jobs.claim(conn, "test-worker", 100, 3600)
+              if j.kind is kind and j.ref == ref]
+    return job
+
+
+def run_screen(db: Database, message_id: str,
+               labels: SmtpApiErrorLabels = SmtpApiErrorLabels.SEED) -> None:
+    with db.write() as conn:
+        screen.run(conn, claim_one(conn, JobKind.SCREEN, message_id), labels)
+
+
+def job_rows(db: Database, kind: JobKind, ref: str | None = None) -> list[RowMapping]:
+    where = [jobs_table.c.kind == kind.value]
+    if ref is not None:
+        where.append(jobs_table.c.ref == ref)
+    with db.read() as conn:
+        return list(conn.execute(sa.select(jobs_table).where(*where).order_by(jobs_table.c.id)
+                                 ).mappings())
+
+
+def bounce_rows(db: Database, server_id: int) -> list[RowMapping]:
+    with db.read() as conn:
+        return list(conn.execute(sa.select(bounces_table)
+                                 .where(bounces_table.c.server_id == server_id)
+                                 .order_by(bounces_table.c.id)).mappings())
+
+
+def statuses(db: Database, message_id: str) -> dict[str, str]:
+    with db.read() as conn:
+        return {r["email"]: r["status"] for r in messages.recipients_of(conn, message_id)}
+
+
+def events(db: Database, message_id: str) -> list[tuple[str, str]]:
+    with db.read() as conn:
+        return [(e["recipient"], e["event_type"]) for e in messages.events_of(conn, message_id)]
+
+
+@pytest.mark.parametrize("labels", list(SmtpApiErrorLabels))
+def test_screen_rerun_never_duplicates(db: Database, labels: SmtpApiErrorLabels) -> None:
+    server_id = make_server(db, bounce_hook_url="http://127.0.0.1:9/legacy")
+    suppress(db, server_id, "blocked@example.com", SuppressionReason.SPAM_COMPLAINT)
+    message_id = submit(db, server_id, ["Blocked@Example.com", "ok@example.com"])
+
+    run_screen(db, message_id, labels)
+    # As after a crash that lost the completion: a fresh screen job for the same message.
+    with db.write() as conn:
+        jobs.enqueue(conn, JobKind.SCREEN, message_id, 5)
+    run_screen(db, message_id, labels)
+
+    (bounce,) = bounce_rows(db, server_id)
+    expected = ("InternalError", 4003) if labels is SmtpApiErrorLabels.SEED else (
+        "SMTPApiError", 100007)
+    assert (bounce["bounce_type"], bounce["type_code"]) == expected
+    assert bounce["name"] == "SMTP API Error"
+    assert bounce["description"] == "Recipient is on the suppression list"
+    assert bounce["email"] == "blocked@example.com" and bounce["message_id"] == message_id
+    assert "SpamComplaint" in bounce["details"]
+    assert bounce["inactive"] is True and bounce["can_activate"] is False
+    # One notify job per target (the webhook and the legacy BounceHookUrl), not per run.
+    assert len(job_rows(db, JobKind.NOTIFY)) == 2
+    assert len(job_rows(db, JobKind.DELIVER, message_id)) == 1
+    assert [r["state"] for r in job_rows(db, JobKind.SCREEN)] == [JobState.DONE.value] * 2
+    assert statuses(db, message_id) == {"blocked@example.com": "Bounced",
+                                        "ok@example.com": "Queued"}
+    assert events(db, message_id) == [("Blocked@Example.com", "Bounced")]
+
+
+def test_suppressed_with_hooks_off_is_silent(db: Database) -> None:
+    server_id = make_server(db, hooks=False, bounce_hook_url="http://127.0.0.1:9/legacy")
+    suppress(db, server_id, "gone@example.com", SuppressionReason.HARD_BOUNCE)
+    message_id = submit(db, server_id, ["gone@example.com"])
+    run_screen(db, message_id)
+
+    assert bounce_rows(db, server_id) == []
+    assert job_rows(db, JobKind.NOTIFY) == []
+    assert job_rows(db, JobKind.DELIVER) == []  # nobody left to deliver to
+    assert statuses(db, message_id) == {"gone@example.com": "Suppressed"}
+    with db.read() as conn:
+        (event,) = messages.events_of(conn, message_id)
+    assert event["event_type"] == "Suppressed"
+    assert event["details"]["SuppressionReason"] == "HardBounce"
+
+
+def test_suppression_is_per_stream_and_server(db: Database) -> None:
+    server_id = make_server(db)
+    other = make_server(db)
+    with db.write() as conn:
+        suppressions.add(conn, server_id, "broadcast", "x@example.com",
+                         SuppressionReason.MANUAL, SuppressionOrigin.CUSTOMER)
+    suppress(db, other, "x@example.com")
+    message_id = submit(db, server_id, ["x@example.com"])
+    run_screen(db, message_id)
+    assert bounce_rows(db, server_id) == []
+    assert statuses(db, message_id) == {"x@example.com": "Queued"}
+    assert len(job_rows(db, JobKind.DELIVER, message_id)) == 1
+
+
+def test_deliver_on_sandbox_marks_sent(db: Database) -> None:
+    server_id = make_server(db)
+    message_id = submit(db, server_id, ["a@example.com", "B@example.com"])
+    run_screen(db, message_id)
+    with db.write() as conn:
+        deliver.run(conn, claim_one(conn, JobKind.DELIVER, message_id))
+
+    assert statuses(db, message_id) == {"a@example.com": "Sent", "b@example.com": "Sent"}
+    assert sorted(events(db, message_id)) == [("B@example.com", "Delivered"),
+                                              ("a@example.com", "Delivered")]
+    assert [r["state"] for r in job_rows(db, JobKind.DELIVER)] == [JobState.DONE.value]
+
+
+def test_deliver_on_live_raises_and_rolls_back(db: Database) -> None:
+    server_id = make_server(db, DeliveryType.LIVE)
+    message_id = submit(db, server_id, ["a@example.com"], DeliveryType.LIVE)
+    run_screen(db, message_id)
+    with pytest.raises(deliver.NoTransport), db.write() as conn:
+        deliver.run(conn, claim_one(conn, JobKind.DELIVER, message_id))
+    # The claim rolled back with the failed step: the job is untouched and still queued.
+    (job,) = job_rows(db, JobKind.DELIVER, message_id)
+    assert (job["state"], job["attempts"], job["lease_owner"]) == ("queued", 0, None)
+    assert statuses(db, message_id) == {"a@example.com": "Queued"}
+
+
+# --- the Worker's claim loop ------------------------------------------------------------
+
+def worker_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"worker_poll_seconds": 0.05, "retry_scale": 0.01,
+                              "worker_concurrency": 4, "webhook_timeout_seconds": 5.0}
+    values.update(overrides)
+    return Settings(**values)
+
+
+def run_workers(db: Database, settings: Settings, done: Callable[[], bool],
+                count: int = 2, timeout: float = 30.0) -> None:
+    """Run ``count`` Workers on one event loop until ``done()`` holds, then stop them."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(Worker(db, settings).run(stop)) for _ in range(count)]
+        deadline = time.monotonic() + timeout
+        try:
+            while not await db.run(done):
+                assert time.monotonic() < deadline, "workers did not finish in time"
+                assert not any(t.done() for t in tasks), "a worker stopped early"
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 30)
+
+    asyncio.run(main())
+
+
+def all_jobs_done(db: Database) -> bool:
+    with db.read() as conn:
+        return set(jobs.counts(conn)) == {JobState.DONE.value}
+
+
+def test_workers_run_each_job_exactly_once(db: Database, receiver: WebhookReceiver) -> None:
+    server_id = make_server(db, hook_url=receiver.url)
+    suppress(db, server_id, "blocked@example.com")
+    ids = [submit(db, server_id, [f"ok{i}@example.com", "blocked@example.com"])
+           for i in range(6)]
+
+    run_workers(db, worker_settings(), lambda: all_jobs_done(db))
+
+    for kind, expected in ((JobKind.SCREEN, 6), (JobKind.DELIVER, 6), (JobKind.NOTIFY, 6)):
+        rows = job_rows(db, kind)
+        assert len(rows) == expected, kind
+        assert all(r["attempts"] == 1 for r in rows), kind  # claimed and run exactly once
+    bounces = bounce_rows(db, server_id)
+    assert sorted(b["message_id"] for b in bounces) == sorted(ids)
+    assert sorted(body["ID"] for body in receiver.bodies()) == sorted(b["id"] for b in bounces)
+    for i, message_id in enumerate(ids):
+        assert statuses(db, message_id) == {f"ok{i}@example.com": "Sent",
+                                            "blocked@example.com": "Bounced"}
+        assert sorted(events(db, message_id)) == [("blocked@example.com", "Bounced"),
+                                                  (f"ok{i}@example.com", "Delivered")]
+
+
+def test_worker_leaves_live_delivery_queued_for_retry(db: Database) -> None:
+    server_id = make_server(db, DeliveryType.LIVE)
+    message_id = submit(db, server_id, ["a@example.com"], DeliveryType.LIVE)
+
+    def deliver_failed_once() -> bool:
+        return any(r["last_error"] for r in job_rows(db, JobKind.DELIVER, message_id))
+
+    run_workers(db, worker_settings(retry_scale=1.0), deliver_failed_once, count=1)
+
+    (job,) = job_rows(db, JobKind.DELIVER, message_id)
+    assert job["state"] == JobState.QUEUED.value and job["attempts"] == 1
+    assert job["last_error"].startswith("NoTransport")
+    assert job["run_at"] > utcnow() + timedelta(seconds=30)  # first step: one minute
+    assert statuses(db, message_id) == {"a@example.com": "Queued"}
+    assert [r["state"] for r in job_rows(db, JobKind.SCREEN)] == [JobState.DONE.value]
