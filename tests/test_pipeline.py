@@ -21,7 +21,6 @@ from postlane.domain.types import (
     DeliveryType,
     JobKind,
     JobState,
-    RecipientStatus,
     Source,
     SuppressionOrigin,
     SuppressionReason,
