@@ -47,6 +47,10 @@ class Settings(BaseModel):
 
     db_pool_size: int = Field(default=10, ge=1)
 
+    #: Domain of the envelope sender (VERP return path) of delivered mail; DSNs and
+    #: complaints sent back to it reach the inbound bounce listener.
+    bounce_domain: str = "bounces.postlane.local"
+
     #: Dashboard login: the account token always works; this password too, when set.
     admin_password: str | None = None
     #: Key that signs dashboard sessions; derived from the account tokens when unset.
