@@ -142,10 +142,12 @@ def test_search_paging_and_filters(server: RunningServer, db: Database) -> None:
 
 def test_query_limits(server: RunningServer) -> None:
     api = server.api()
-    for params in ({"count": 501, "offset": 0}, {"count": 500, "offset": 9501},
-                   {"count": 0, "offset": 0}, {"count": "ten", "offset": 0},
-                   {"count": 10, "offset": -1}, {"count": 10, "type": "NoSuchType"},
-                   {"count": 10, "inactive": "maybe"}, {"count": 10, "fromdate": "soon"}):
+    cases: list[dict[str, Any]] = [
+        {"count": 501, "offset": 0}, {"count": 500, "offset": 9501}, {"count": 0, "offset": 0},
+        {"count": "ten", "offset": 0}, {"count": 10, "offset": -1},
+        {"count": 10, "type": "NoSuchType"}, {"count": 10, "inactive": "maybe"},
+        {"count": 10, "fromdate": "soon"}]
+    for params in cases:
         r = api.get("/bounces", params=params)
         assert r.status_code == 422, params
         assert r.json()["ErrorCode"] != 0 and r.json()["Message"]
