@@ -96,6 +96,19 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
     return int(total), list(rows)
 
 
+def recipients_by_message(conn: Connection,
+                          message_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
+    """Every recipient of several messages in one query (a listing page is not N+1)."""
+    out: dict[str, list[RowMapping]] = {mid: [] for mid in message_ids}
+    if message_ids:
+        rows = conn.execute(sa.select(recipients)
+                            .where(recipients.c.message_id.in_(message_ids))
+                            .order_by(recipients.c.id)).mappings().all()
+        for row in rows:
+            out[row["message_id"]].append(row)
+    return out
+
+
 def statuses_of(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[str]]:
     """Recipient statuses per message, to derive each message's overall Status."""
     out: dict[str, list[str]] = {mid: [] for mid in message_ids}

@@ -24,12 +24,10 @@ def _search(db: Database, server_id: int, count: int, offset: int,
             filters: dict[str, Any]) -> dict[str, Any]:
     with db.read() as conn:
         total, rows = messages.search(conn, server_id, count=count, offset=offset, **filters)
-        ids = [r["id"] for r in rows]
-        statuses = messages.statuses_of(conn, ids)
-        recipients = {r["id"]: [x["address"] for x in messages.recipients_of(conn, r["id"])]
-                      for r in rows}
+        recipients = messages.recipients_by_message(conn, [r["id"] for r in rows])
     return {"TotalCount": total, "Messages": [
-        payloads.message_summary(r, statuses[r["id"]], recipients[r["id"]]) for r in rows]}
+        payloads.message_summary(r, [x["status"] for x in recipients[r["id"]]],
+                                 [x["address"] for x in recipients[r["id"]]]) for r in rows]}
 
 
 @router.get("/messages/outbound")
