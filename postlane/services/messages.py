@@ -14,12 +14,10 @@ from postlane.store import messages
 def search(conn: Connection, server_id: int, count: int, offset: int,
            filters: dict[str, Any]) -> dict[str, Any]:
     total, rows = messages.search(conn, server_id, count=count, offset=offset, **filters)
-    ids = [r["id"] for r in rows]
-    statuses = messages.statuses_of(conn, ids)
-    recipients = {r["id"]: [x["address"] for x in messages.recipients_of(conn, r["id"])]
-                  for r in rows}
+    recipients = messages.recipients_by_message(conn, [r["id"] for r in rows])
     return {"TotalCount": total, "Messages": [
-        payloads.message_summary(r, statuses[r["id"]], recipients[r["id"]]) for r in rows]}
+        payloads.message_summary(r, [x["status"] for x in recipients[r["id"]]],
+                                 [x["address"] for x in recipients[r["id"]]]) for r in rows]}
 
 
 def details(conn: Connection, server_id: int, message_id: str) -> dict[str, Any]:
