@@ -47,6 +47,16 @@ class Settings(BaseModel):
 
     db_pool_size: int = Field(default=10, ge=1)
 
+    #: Live delivery: through this smarthost when set (smtp://user:pass@host:587,
+    #: smtps://…:465), else directly to each recipient domain's MX hosts.
+    relay_url: str | None = None
+    mx_port: int = 25
+    #: Resolvers for MX lookups (default: the system's).
+    dns_nameservers: tuple[str, ...] = ()
+    dns_port: int = 53
+    delivery_timeout_seconds: float = 60.0
+    delivery_concurrency_per_domain: int = Field(default=5, ge=1)
+
     #: Domain of the envelope sender (VERP return path) of delivered mail; DSNs and
     #: complaints sent back to it reach the inbound bounce listener.
     bounce_domain: str = "bounces.postlane.local"
@@ -55,6 +65,13 @@ class Settings(BaseModel):
     admin_password: str | None = None
     #: Key that signs dashboard sessions; derived from the account tokens when unset.
     dashboard_secret: str | None = None
+
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _split_nameservers(cls, value: Any) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return tuple(v.strip() for v in value.split(",") if v.strip())
+        return tuple(value)
 
     @field_validator("roles", mode="before")
     @classmethod

@@ -37,3 +37,25 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
                            filename=att.get("Name") or "attachment",
                            cid=f"<{att['ContentID']}>" if att.get("ContentID") else None)
     return bytes(msg)
+
+
+def for_delivery(raw: bytes, message_id: str) -> bytes:
+    """The message as it leaves: Postmark's X-PM-* control headers removed, and an
+    X-PM-Message-Id header added so bounce reports can be matched to it."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    newline = b"\r\n"
+    if not sep:
+        head, sep, body = raw.partition(b"\n\n")
+        newline = b"\n"
+    kept: list[bytes] = []
+    skipping = False
+    for line in head.split(newline):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                kept.append(line)
+            continue
+        skipping = line.lower().startswith(b"x-pm-")
+        if not skipping:
+            kept.append(line)
+    kept.append(b"X-PM-Message-Id: " + message_id.encode())
+    return newline.join(kept) + (sep or newline + newline) + body

@@ -1,36 +1,145 @@
 """Delivery of screened recipients.
 
-Sandbox servers keep the message for viewing and deliver nothing. Live delivery
-(smarthost relay, direct MX) is a transport of its own; until one is configured a Live
-server's messages wait in the queue with a visible error rather than being dropped.
+Sandbox servers keep the message for viewing and deliver nothing. Live servers send
+through a transport (smarthost relay or direct MX): a 250 is Delivered (with Delivery
+webhooks), a 5xx from the receiving server is a HardBounce that suppresses the address on
+the stream, and a 4xx or an unreachable server is Transient and retried on the delivery
+schedule; when that runs out the recipient gets a SoftBounce (not suppressed).
 """
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from postlane.domain.types import DeliveryType, EventType, RecipientStatus
+from sqlalchemy.engine import Connection, RowMapping
+
+from postlane.domain import bounce_types, mime, payloads, verp
+from postlane.domain.retry import DELIVERY_SCHEDULE, next_delay
+from postlane.domain.types import (
+    DeliveryType,
+    EventType,
+    RecipientStatus,
+    SuppressionReason,
+    WebhookTrigger,
+)
+from postlane.pipeline import bounce, notify
+from postlane.pipeline.smtp_client import RcptResult, Verdict
+from postlane.pipeline.transports import Transport
 from postlane.store import jobs, messages, servers
+from postlane.store.database import Database
+from postlane.store.schema import utcnow
 
 
-class NoTransport(Exception):
-    """A Live server has no outbound transport configured."""
-
-
-def run(conn: Connection, job: jobs.Job) -> None:
+def _load(conn: Connection, job: jobs.Job) -> tuple[Any, Any, list[RowMapping]] | None:
     message = messages.get(conn, None, job.ref)
     server = servers.get(conn, message["server_id"]) if message else None
     if message is None or server is None:
-        jobs.complete(conn, job)
-        return
-    pending = messages.recipients_of(conn, message["id"], RecipientStatus.QUEUED)
-    if DeliveryType(server["delivery_type"]) is not DeliveryType.SANDBOX:
-        raise NoTransport("Live delivery needs an outbound transport (relay or MX); "
-                          "none is configured, the message stays queued")
+        return None
+    return message, server, messages.recipients_of(conn, message["id"], RecipientStatus.QUEUED)
+
+
+def _sandbox(conn: Connection, message: Mapping[Any, Any],
+             pending: Sequence[Mapping[Any, Any]]) -> None:
     messages.set_recipient_status(conn, [r["id"] for r in pending], RecipientStatus.SENT)
     for recipient in pending:
         messages.add_event(conn, message["id"], recipient["address"], EventType.DELIVERED, {
             "DeliveryMessage": "Sandbox server: message stored, not sent.",
             "DestinationServer": "sandbox", "DestinationIP": "",
         })
-    jobs.complete(conn, job)
+
+
+def _prepare(db: Database, job: jobs.Job) -> tuple[Any, Any, list[RowMapping]] | None:
+    """Sandbox and vanished messages finish here, in one transaction; Live ones go on."""
+    with db.write() as conn:
+        loaded = _load(conn, job)
+        if loaded is None:
+            jobs.complete(conn, job)
+            return None
+        message, server, pending = loaded
+        if DeliveryType(server["delivery_type"]) is DeliveryType.SANDBOX or not pending:
+            _sandbox(conn, message, pending)
+            jobs.complete(conn, job)
+            return None
+        return loaded
+
+
+async def run(db: Database, job: jobs.Job, transport: Transport, bounce_domain: str,
+              retry_scale: float) -> None:
+    loaded = await db.run(_prepare, db, job)
+    if loaded is None:
+        return
+    message, _server, pending = loaded
+    raw = mime.for_delivery(message["raw"] or b"", message["id"])
+    mail_from = verp.return_path(message["id"], bounce_domain)
+    results = await transport.send(mail_from, [r["address"] for r in pending], raw)
+    await db.run(_record, db, job, results, retry_scale)
+
+
+def _record(db: Database, job: jobs.Job, results: Mapping[str, RcptResult],
+            retry_scale: float) -> None:
+    with db.write() as conn:
+        loaded = _load(conn, job)
+        if loaded is None:
+            jobs.complete(conn, job)
+            return
+        message, server, pending = loaded
+        delay = next_delay(job.attempts, DELIVERY_SCHEDULE, retry_scale)
+        final = delay is None or job.attempts >= job.max_attempts
+        waiting = []
+        for recipient in pending:
+            result = results.get(recipient["address"])
+            if result is None:
+                continue
+            if result.verdict is Verdict.DELIVERED:
+                _delivered(conn, server, message, recipient, result)
+            elif result.verdict is Verdict.PERMANENT:
+                _hard_bounce(conn, server, message, recipient, result)
+            elif final:
+                _gave_up(conn, server, message, recipient, result)
+            else:
+                _transient(conn, message, recipient, result)
+                waiting.append(f"{recipient['address']}: {result.summary}")
+        if waiting:
+            jobs.fail(conn, job, "; ".join(waiting)[:2000], delay)
+        else:
+            jobs.complete(conn, job)
+
+
+def _delivered(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
+               recipient: Mapping[Any, Any], result: RcptResult) -> None:
+    now = utcnow()
+    messages.set_recipient_status(conn, [recipient["id"]], RecipientStatus.SENT)
+    messages.add_event(conn, message["id"], recipient["address"], EventType.DELIVERED, {
+        "DeliveryMessage": result.summary, "DestinationServer": result.server,
+        "DestinationIP": result.ip,
+    }, now)
+    notify.enqueue(conn, server, message["stream"], WebhookTrigger.DELIVERY, "Delivery",
+                   lambda _: payloads.delivery(message, recipient["address"], now,
+                                               result.summary))
+
+
+def _hard_bounce(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
+                 recipient: Mapping[Any, Any], result: RcptResult) -> None:
+    bounce.record(conn, server, message, bounce.BounceFacts(
+        kind=bounce_types.BY_TYPE["HardBounce"], email=recipient["email"],
+        details=f"{result.server}: {result.summary}", inactive=True, can_activate=True,
+        suppress=SuppressionReason.HARD_BOUNCE, recipient_id=recipient["id"],
+        content=result.summary))
+
+
+def _gave_up(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
+             recipient: Mapping[Any, Any], result: RcptResult) -> None:
+    bounce.record(conn, server, message, bounce.BounceFacts(
+        kind=bounce_types.BY_TYPE["SoftBounce"], email=recipient["email"],
+        details=f"Gave up after repeated temporary failures. Last: {result.summary}",
+        inactive=False, can_activate=False, recipient_id=recipient["id"],
+        content=result.summary))
+
+
+def _transient(conn: Connection, message: Mapping[Any, Any], recipient: Mapping[Any, Any],
+               result: RcptResult) -> None:
+    messages.add_event(conn, message["id"], recipient["address"], EventType.TRANSIENT, {
+        "Summary": f"Temporary failure, will retry: {result.summary}",
+        "DestinationServer": result.server,
+    })

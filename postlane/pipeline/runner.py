@@ -20,7 +20,7 @@ import httpx
 from postlane.config import Settings
 from postlane.domain.retry import DELIVERY_SCHEDULE, INTERNAL_SCHEDULE, next_delay
 from postlane.domain.types import JobKind
-from postlane.pipeline import deliver, notify, screen
+from postlane.pipeline import deliver, notify, screen, transports
 from postlane.store import jobs
 from postlane.store.database import Database
 
@@ -37,6 +37,7 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
+        self.transport = transports.build(settings)
 
     def wake(self) -> None:
         """Called after an accept, from any thread: look for work now, not at the next poll."""
@@ -99,6 +100,9 @@ class Worker:
                 assert self._client is not None
                 await notify.run(self.db, self._client, job,
                                  self.settings.webhook_timeout_seconds, self.settings.retry_scale)
+            elif job.kind is JobKind.DELIVER:
+                await deliver.run(self.db, job, self.transport, self.settings.bounce_domain,
+                                  self.settings.retry_scale)
             else:
                 await self.db.run(self._run_in_transaction, job)
         except jobs.LeaseLost:
@@ -111,8 +115,6 @@ class Worker:
         with self.db.write() as conn:
             if job.kind is JobKind.SCREEN:
                 screen.run(conn, job, self.settings.smtp_api_error_labels)
-            elif job.kind is JobKind.DELIVER:
-                deliver.run(conn, job)
 
     async def _schedule_retry(self, job: jobs.Job, exc: Exception) -> None:
         schedule = DELIVERY_SCHEDULE if job.kind is JobKind.DELIVER else INTERNAL_SCHEDULE

@@ -1,0 +1,146 @@
+"""Outbound transports for Live servers: a configured smarthost relay, or direct to each
+recipient domain's MX hosts, with a cap on concurrent sessions per domain."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
+from postlane.config import Settings
+from postlane.pipeline.smtp_client import Peer, RcptResult, Verdict, transact
+
+
+class Transport(Protocol):
+    async def send(self, mail_from: str, rcpts: Sequence[str],
+                   raw: bytes) -> dict[str, RcptResult]: ...
+
+
+class DomainLimiter:
+    """At most ``limit`` concurrent sessions per destination, per worker process."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(limit))
+
+    @contextlib.asynccontextmanager
+    async def slot(self, destination: str) -> AsyncIterator[None]:
+        async with self._slots[destination.lower()]:
+            yield
+
+
+def parse_relay_url(url: str) -> Peer:
+    """smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=require to insist),
+    smtps://user:pass@host:465 (implicit TLS); ?verify=false skips certificate checks."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ValueError("relay_url must look like smtp://user:pass@host:587 or smtps://…")
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    implicit = parts.scheme == "smtps"
+    start_tls: bool | None = None
+    if query.get("starttls") in ("require", "true"):
+        start_tls = True
+    elif query.get("starttls") in ("never", "false"):
+        start_tls = False
+    return Peer(host=parts.hostname, port=parts.port or (465 if implicit else 587),
+                use_tls=implicit, start_tls=False if implicit else start_tls,
+                validate_certs=query.get("verify", "true") != "false",
+                username=unquote(parts.username) if parts.username else None,
+                password=unquote(parts.password) if parts.password else None)
+
+
+class RelayTransport:
+    """Everything through one smarthost, which does its own routing and retries."""
+
+    def __init__(self, peer: Peer, helo: str, timeout: float, limiter: DomainLimiter) -> None:
+        self.peer, self.helo, self.timeout, self.limiter = peer, helo, timeout, limiter
+
+    async def send(self, mail_from: str, rcpts: Sequence[str],
+                   raw: bytes) -> dict[str, RcptResult]:
+        async with self.limiter.slot(self.peer.host):
+            return await transact(self.peer, self.helo, mail_from, rcpts, raw, self.timeout)
+
+
+class MxTransport:
+    """Direct delivery: per recipient domain, its MX hosts in preference order."""
+
+    def __init__(self, settings: Settings, limiter: DomainLimiter) -> None:
+        self.settings, self.limiter = settings, limiter
+        self.resolver = dns.asyncresolver.Resolver(configure=not settings.dns_nameservers)
+        if settings.dns_nameservers:
+            self.resolver.nameservers = list(settings.dns_nameservers)
+            self.resolver.port = settings.dns_port
+        self.resolver.lifetime = settings.delivery_timeout_seconds
+
+    async def send(self, mail_from: str, rcpts: Sequence[str],
+                   raw: bytes) -> dict[str, RcptResult]:
+        by_domain: dict[str, list[str]] = defaultdict(list)
+        for rcpt in rcpts:
+            by_domain[rcpt.rpartition("@")[2].lower()].append(rcpt)
+        results: dict[str, RcptResult] = {}
+        parts = await asyncio.gather(*(self._domain(d, mail_from, group, raw)
+                                       for d, group in by_domain.items()))
+        for part in parts:
+            results.update(part)
+        return results
+
+    async def _domain(self, domain: str, mail_from: str, rcpts: list[str],
+                      raw: bytes) -> dict[str, RcptResult]:
+        hosts, failure = await self.mx_hosts(domain)
+        if failure is not None:
+            return dict.fromkeys(rcpts, failure)
+        unreachable = RcptResult(Verdict.TRANSIENT, 0, f"no MX host of {domain} answered")
+        last: dict[str, RcptResult] = dict.fromkeys(rcpts, unreachable)
+        async with self.limiter.slot(domain):
+            for host, address in await self._addresses(hosts):
+                peer = Peer(host=address, port=self.settings.mx_port, name=host)
+                last = await transact(peer, self.settings.smtp_hostname, mail_from, rcpts, raw,
+                                      self.settings.delivery_timeout_seconds)
+                # Try the next MX only when this one could not be reached at all.
+                if any(r.code for r in last.values()) or all(
+                        r.verdict is not Verdict.TRANSIENT for r in last.values()):
+                    break
+        return last
+
+    async def _addresses(self, hosts: list[str]) -> list[tuple[str, str]]:
+        """(name, address) pairs in MX order, resolved with the same resolver as the MX."""
+        pairs: list[tuple[str, str]] = []
+        for host in hosts:
+            for rdtype in ("A", "AAAA"):
+                try:
+                    answer = await self.resolver.resolve(host, rdtype)
+                except dns.exception.DNSException:
+                    continue
+                pairs.extend((host, rdata.to_text()) for rdata in answer)
+        return pairs
+
+    async def mx_hosts(self, domain: str) -> tuple[list[str], RcptResult | None]:
+        try:
+            answer = await self.resolver.resolve(domain, "MX")
+            records = sorted(answer, key=lambda r: r.preference)
+            hosts = [str(r.exchange).rstrip(".") for r in records]
+            if hosts == [""]:  # RFC 7505 null MX: the domain accepts no mail
+                return [], RcptResult(Verdict.PERMANENT, 556,
+                                      f"5.1.10 {domain} does not accept mail (null MX)")
+            return hosts, None
+        except dns.resolver.NXDOMAIN:
+            return [], RcptResult(Verdict.PERMANENT, 550, f"5.1.2 domain {domain} does not exist")
+        except dns.resolver.NoAnswer:
+            return [domain], None  # no MX: the domain itself is the implicit MX (RFC 5321)
+        except dns.exception.DNSException as exc:
+            return [], RcptResult(Verdict.TRANSIENT, 0, f"DNS lookup for {domain} failed: {exc}")
+
+
+def build(settings: Settings) -> Transport:
+    limiter = DomainLimiter(settings.delivery_concurrency_per_domain)
+    if settings.relay_url:
+        return RelayTransport(parse_relay_url(settings.relay_url), settings.smtp_hostname,
+                              settings.delivery_timeout_seconds, limiter)
+    return MxTransport(settings, limiter)
