@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from postlane.api import deps
@@ -101,6 +102,11 @@ async def save_settings(request: Request, server_id: int) -> Response:
             {**checkbox, "bounce_hook_url": str(form.get("bounce_hook_url") or "")})
         await db.run(_save, db, server_id, fields)
         flash(request, "Settings saved.")
-    except (ApiError, ValueError) as exc:
-        flash(request, f"Not saved: {getattr(exc, 'message', exc)}", "error")
+    except ValidationError as exc:
+        for item in exc.errors()[:3]:
+            field = " ".join(str(part) for part in item["loc"]).replace("_", " ")
+            flash(request, f"Not saved: {field}: {item['msg'].removeprefix('Value error, ')}",
+                  "error")
+    except ApiError as exc:
+        flash(request, f"Not saved: {exc.message}", "error")
     return back_to(f"/dashboard/servers/{server_id}")

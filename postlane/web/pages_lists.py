@@ -25,6 +25,7 @@ router = APIRouter(prefix="/dashboard/servers/{server_id}",
                    dependencies=[Depends(session.require_login)])
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 50_000
+MAX_ERROR_FLASHES = 10
 CSV_HEADER = ("EmailAddress", "SuppressionReason", "Origin", "CreatedAt")
 
 
@@ -57,12 +58,19 @@ def _apply(db: Database, server_id: int, stream: str, emails: list[str],
 
 def _report(request: Request, results: list[dict[str, Any]], done: str) -> None:
     ok = [r["EmailAddress"] for r in results if r["Status"] != "Failed"]
-    failed = [f"{r['EmailAddress'] or '(blank)'}: {r['Message']}" for r in results
+    failed = [f"{_short(r['EmailAddress']) or '(blank)'}: {r['Message']}" for r in results
               if r["Status"] == "Failed"]
     if ok:
         flash(request, f"{done}: {len(ok)} address(es)" + (f" ({ok[0]})" if len(ok) == 1 else ""))
-    for line in failed[:10]:
+    for line in failed[:MAX_ERROR_FLASHES]:
         flash(request, line, "error")
+    if len(failed) > MAX_ERROR_FLASHES:
+        flash(request, f"... and {len(failed) - MAX_ERROR_FLASHES} more.", "error")
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """Flashes travel in the session cookie (4 KB at most): a long bad row would lose them."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 async def _change(request: Request, server_id: int, remove: bool) -> Response:

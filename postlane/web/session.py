@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from urllib.parse import urlencode
 
 from fastapi import Request
 from starlette.responses import RedirectResponse
@@ -49,4 +50,6 @@ def require_login(request: Request) -> None:
 
 
 def login_redirect(request: Request) -> RedirectResponse:
-    return RedirectResponse(f"/dashboard/login?next={request.url.path}", status_code=303)
+    """To the login form, then back to the page asked for (its query too, e.g. filters)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/dashboard/login?{urlencode({'next': target})}", status_code=303)
