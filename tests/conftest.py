@@ -21,6 +21,9 @@ from postlane.store.database import Database, normalize_url
 from postlane.store.schema import metadata
 from tests.harness import RunningServer, WebhookReceiver, start_server, test_settings
 
+#: The dashboard's browser fixtures (browser, page, dash, make_server): tests/browser.py.
+pytest_plugins = ["tests.browser"]
+
 PG_ADMIN_URL = os.environ.get("POSTLANE_TEST_PG_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_PG = os.environ.get("POSTLANE_REQUIRE_PG") == "1"
