@@ -105,7 +105,9 @@ def test_some_inactive_delivers_to_the_rest(server: RunningServer) -> None:
 @pytest.mark.parametrize(("fields", "fragment"), [
     ({"From": ...}, "From"),
     ({"From": "   "}, "From"),
-    ({"From": "not an address"}, "Invalid email address"),
+    ({"From": "not an address"}, "Invalid email address in 'not an address'"),
+    ({"To": "Name <x@example.com"}, "unbalanced"),
+    ({"To": '"Doe <x@example.com>'}, "unbalanced"),
     ({"To": "bad@@example.com"}, "bad@@example.com"),
     ({"To": "ok@example.com", "Cc": "nope"}, "nope"),
     ({"To": ""}, "Zero recipients"),

@@ -98,6 +98,7 @@ def test_server_validation_and_unknown_ids(server: RunningServer) -> None:
 
     for method in ("GET", "PUT", "DELETE"):
         _error(account.request(method, "/servers/999999"), 601)
+        _error(account.request(method, f"/servers/{2**64}"), 601)
 
     # The two token families are never interchangeable.
     _error(server.api().get("/servers"), 10, status=401)

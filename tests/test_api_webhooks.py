@@ -155,5 +155,7 @@ def test_webhook_validation(server: RunningServer) -> None:
 
     for method in ("GET", "PUT", "DELETE"):
         _error(api.request(method, "/webhooks/987654"), 1402)
-    r = api.get("/webhooks/abc")
-    assert r.status_code == 422 and set(r.json()) == {"ErrorCode", "Message"}
+    for bad_id in ("abc", "0", str(2**63)):
+        r = api.get(f"/webhooks/{bad_id}")
+        assert r.status_code == 422 and r.json() == {
+            "ErrorCode": 1402, "Message": f"Webhook {bad_id} was not found."}

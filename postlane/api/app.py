@@ -38,6 +38,28 @@ def error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse({"ErrorCode": code, "Message": message}, status_code=status)
 
 
+#: A malformed or out-of-range id in the path names nothing: answer "not found".
+_NOT_FOUND_BY_PARAM: dict[str, tuple[ErrorCode, str]] = {
+    "bounce_id": (ErrorCode.BOUNCE_NOT_FOUND, "Bounce"),
+    "server_id": (ErrorCode.SERVER_NOT_FOUND, "Server"),
+    "webhook_id": (ErrorCode.WEBHOOK_NOT_FOUND, "Webhook"),
+    "delivery_id": (ErrorCode.WEBHOOK_NOT_FOUND, "Webhook delivery"),
+}
+
+
+def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    for item in errors:
+        loc = item.get("loc", ())
+        if len(loc) == 2 and loc[0] == "path" and loc[1] in _NOT_FOUND_BY_PARAM:
+            code, what = _NOT_FOUND_BY_PARAM[str(loc[1])]
+            raw = request.path_params.get(str(loc[1]), "")
+            return error(422, code, f"{what} {raw} was not found.")
+    details = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
+                        for e in errors[:3])
+    return error(422, ErrorCode.INCOMPATIBLE_JSON, f"Invalid request: {details}")
+
+
 def create_app(db: Database, settings: Settings,
                on_accepted: Callable[[], None] | None = None) -> FastAPI:
     app = FastAPI(title="Postlane", version=__version__,
@@ -55,8 +77,8 @@ def create_app(db: Database, settings: Settings,
         return error(exc.status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error(422, ErrorCode.INCOMPATIBLE_JSON, f"Invalid request: {exc.errors()[:3]}")
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return validation_error(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

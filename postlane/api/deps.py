@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Path, Request
 
 from postlane.config import Settings
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.store.database import Database
+
+#: Numeric ids are 64-bit; anything else in the path cannot name a resource.
+MAX_ID = 2**63 - 1
+ResourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def db(request: Request) -> Database:

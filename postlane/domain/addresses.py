@@ -30,11 +30,14 @@ def parse_list(value: str | None) -> list[tuple[str, str]]:
         return []
     if any(ch in value for ch in "\r\n\0"):
         raise ValueError("Address fields cannot contain line breaks")
-    pairs = getaddresses([value])
+    if value.count("<") != value.count(">") or value.count('"') % 2:
+        raise ValueError(f"Invalid address field '{value.strip()}': unbalanced <> or quotes")
     result: list[tuple[str, str]] = []
-    for name, addr in pairs:
+    for name, addr in getaddresses([value]):
         if not addr or not is_valid(addr):
-            raise ValueError(f"Invalid email address '{(addr or value).strip()}'")
+            raise ValueError(f"Invalid email address in '{value.strip()}'"
+                             + (f": '{addr.strip()}'" if addr and addr.strip() != value.strip()
+                                else ""))
         result.append((name, addr.strip()))
     return result
 

@@ -18,7 +18,6 @@ from postlane.store.database import Database
 router = APIRouter()
 
 #: Ids beyond a signed 64-bit integer cannot exist (and would overflow the database driver).
-MAX_ID = 2**63 - 1
 
 
 def _not_found(bounce_id: int) -> ApiError:
@@ -53,8 +52,6 @@ async def search(request: Request, ctx: ServerContext = Depends(server_token)) -
 
 
 def _get(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
-    if not 0 < bounce_id <= MAX_ID:
-        raise _not_found(bounce_id)
     with db.read() as conn:
         row = bounces.get(conn, server_id, bounce_id)
     if row is None:
@@ -63,14 +60,14 @@ def _get(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
 
 
 @router.get("/bounces/{bounce_id}")
-async def get(bounce_id: int, request: Request,
+async def get(bounce_id: deps.ResourceId, request: Request,
               ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_get, db, ctx.server_id, bounce_id)
 
 
 @router.get("/bounces/{bounce_id}/dump")
-async def dump(bounce_id: int, request: Request,
+async def dump(bounce_id: deps.ResourceId, request: Request,
                ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     bounce = await db.run(_get, db, ctx.server_id, bounce_id)
@@ -78,8 +75,6 @@ async def dump(bounce_id: int, request: Request,
 
 
 def _activate(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
-    if not 0 < bounce_id <= MAX_ID:
-        raise _not_found(bounce_id)
     with db.write() as conn:
         row = bounces.get(conn, server_id, bounce_id)
         if row is None:
@@ -99,7 +94,7 @@ def _activate(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
 
 
 @router.put("/bounces/{bounce_id}/activate")
-async def activate(bounce_id: int, request: Request,
+async def activate(bounce_id: deps.ResourceId, request: Request,
                    ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_activate, db, ctx.server_id, bounce_id)

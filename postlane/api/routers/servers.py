@@ -167,14 +167,14 @@ async def create_server(request: Request, _: str = Depends(account_token)) -> di
 
 
 @router.get("/servers/{server_id}")
-async def get_server(server_id: int, request: Request,
+async def get_server(server_id: deps.ResourceId, request: Request,
                      _: str = Depends(account_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_get, db, server_id, deps.settings(request).api_url)
 
 
 @router.put("/servers/{server_id}")
-async def edit_server(server_id: int, request: Request,
+async def edit_server(server_id: deps.ResourceId, request: Request,
                       _: str = Depends(account_token)) -> dict[str, Any]:
     fields = parse(ServerFields, await read_json(request))
     db = deps.db(request)
@@ -182,7 +182,7 @@ async def edit_server(server_id: int, request: Request,
 
 
 @router.delete("/servers/{server_id}")
-async def delete_server(server_id: int, request: Request,
+async def delete_server(server_id: deps.ResourceId, request: Request,
                         _: str = Depends(account_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_delete, db, server_id)

@@ -184,14 +184,14 @@ async def create_webhook(request: Request,
 
 
 @router.get("/webhooks/{webhook_id}")
-async def get_webhook(webhook_id: int, request: Request,
+async def get_webhook(webhook_id: deps.ResourceId, request: Request,
                       ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_get, db, ctx.server_id, webhook_id)
 
 
 @router.put("/webhooks/{webhook_id}")
-async def edit_webhook(webhook_id: int, request: Request,
+async def edit_webhook(webhook_id: deps.ResourceId, request: Request,
                        ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     req = parse(WebhookRequest, await read_json(request), ErrorCode.WEBHOOK_INVALID)
     db = deps.db(request)
@@ -199,14 +199,14 @@ async def edit_webhook(webhook_id: int, request: Request,
 
 
 @router.delete("/webhooks/{webhook_id}")
-async def delete_webhook(webhook_id: int, request: Request,
+async def delete_webhook(webhook_id: deps.ResourceId, request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_delete, db, ctx.server_id, webhook_id)
 
 
 @router.get("/webhooks/{webhook_id}/deliveries")
-async def webhook_deliveries(webhook_id: int, request: Request,
+async def webhook_deliveries(webhook_id: deps.ResourceId, request: Request,
                              ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     limit = deps.query_int(request, "count", 100, minimum=1, maximum=500)
@@ -223,7 +223,7 @@ async def all_deliveries(request: Request,
 
 
 @router.post("/webhook-deliveries/{delivery_id}/retry")
-async def retry_delivery(delivery_id: int, request: Request,
+async def retry_delivery(delivery_id: deps.ResourceId, request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     result = await db.run(_retry, db, ctx.server_id, delivery_id)
