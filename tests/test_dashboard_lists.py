@@ -191,3 +191,12 @@ def test_webhook_delivery_log_and_retry(browser: Browser,
         assert bodies[-1] == bodies[0]
     finally:
         receiver.stop()
+
+
+def test_exported_cells_never_start_a_formula() -> None:
+    from postlane.web.pages_lists import spreadsheet_safe
+
+    assert spreadsheet_safe("=1+2@example.com") == "'=1+2@example.com"
+    assert spreadsheet_safe("+1@example.com") == "'+1@example.com"
+    assert spreadsheet_safe("-x@example.com") == "'-x@example.com"
+    assert spreadsheet_safe("plain@example.com") == "plain@example.com"

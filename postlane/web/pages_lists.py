@@ -141,8 +141,13 @@ def _export(db: Database, server_id: int, stream: str) -> str:
     writer.writerow(CSV_HEADER)
     for row in rows:
         item = payloads.suppression(row)
-        writer.writerow([item[key] for key in CSV_HEADER])
+        writer.writerow([spreadsheet_safe(str(item[key])) for key in CSV_HEADER])
     return out.getvalue()
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A valid address may start with "=" or "+"; spreadsheets would run it as a formula."""
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 @router.get("/suppressions/export")
