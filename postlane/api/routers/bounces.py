@@ -10,18 +10,13 @@ from postlane.api import deps
 from postlane.api.auth import ServerContext, server_token
 from postlane.domain import bounce_types, payloads
 from postlane.domain.errors import ApiError, ErrorCode
-from postlane.domain.suppression import customer_can_delete
-from postlane.domain.types import SuppressionReason
-from postlane.store import bounces, suppressions
+from postlane.services import bounces as bounce_service
+from postlane.store import bounces
 from postlane.store.database import Database
 
 router = APIRouter()
 
 #: Ids beyond a signed 64-bit integer cannot exist (and would overflow the database driver).
-
-
-def _not_found(bounce_id: int) -> ApiError:
-    return ApiError(ErrorCode.BOUNCE_NOT_FOUND, f"Bounce {bounce_id} was not found.")
 
 
 def _search(db: Database, server_id: int, count: int, offset: int,
@@ -53,10 +48,7 @@ async def search(request: Request, ctx: ServerContext = Depends(server_token)) -
 
 def _get(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
     with db.read() as conn:
-        row = bounces.get(conn, server_id, bounce_id)
-    if row is None:
-        raise _not_found(bounce_id)
-    return payloads.bounce(row)
+        return payloads.bounce(bounce_service.get(conn, server_id, bounce_id))
 
 
 @router.get("/bounces/{bounce_id}")
@@ -76,20 +68,7 @@ async def dump(bounce_id: deps.ResourceId, request: Request,
 
 def _activate(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
     with db.write() as conn:
-        row = bounces.get(conn, server_id, bounce_id)
-        if row is None:
-            raise _not_found(bounce_id)
-        if not row["inactive"]:
-            return {"Message": "OK", "Bounce": payloads.bounce(row)}
-        suppression = suppressions.get(conn, server_id, row["stream"], row["email"])
-        if not row["can_activate"] or (suppression is not None and not customer_can_delete(
-                SuppressionReason(suppression["reason"]))):
-            raise ApiError(ErrorCode.BOUNCE_CANNOT_ACTIVATE,
-                           f"Bounce {bounce_id} cannot be activated (spam complaints are final).")
-        suppressions.delete(conn, server_id, row["stream"], row["email"])
-        bounces.set_active(conn, server_id, row["stream"], row["email"])
-        row = bounces.get(conn, server_id, bounce_id)
-    assert row is not None
+        row = bounce_service.activate(conn, server_id, bounce_id)
     return {"Message": "OK", "Bounce": payloads.bounce(row)}
 
 

@@ -17,9 +17,8 @@ from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
 from postlane.domain import addresses, payloads
 from postlane.domain.errors import ApiError, ErrorCode
-from postlane.domain.suppression import customer_can_delete
-from postlane.domain.types import SuppressionOrigin, SuppressionReason
-from postlane.store import bounces, streams, suppressions
+from postlane.services import suppressions as suppression_service
+from postlane.store import suppressions
 from postlane.store.database import Database
 
 router = APIRouter()
@@ -35,13 +34,6 @@ class SuppressionsRequest(PostmarkModel):
     suppressions: list[SuppressionItem] = []
 
 
-def _require_stream(conn: Any, server_id: int, stream_id: str) -> str:
-    if streams.get(conn, server_id, stream_id) is None:
-        raise ApiError(ErrorCode.STREAM_NOT_FOUND,
-                       f"The message stream for the provided 'ID' ({stream_id}) was not found.")
-    return stream_id.lower()
-
-
 async def _items(request: Request) -> list[str]:
     body = parse(SuppressionsRequest, await read_json(request))
     if len(body.suppressions) > MAX_PER_REQUEST:
@@ -50,51 +42,18 @@ async def _items(request: Request) -> list[str]:
     return [item.email_address.strip() for item in body.suppressions]
 
 
-def _status(email: str, status: str, message: str | None = None) -> dict[str, Any]:
-    return {"EmailAddress": email, "Status": status, "Message": message}
-
-
-def _create(db: Database, server_id: int, stream_id: str,
-            emails: list[str]) -> list[dict[str, Any]]:
-    results = []
+def _change(db: Database, server_id: int, stream_id: str, emails: list[str],
+            remove: bool) -> list[dict[str, Any]]:
     with db.write() as conn:
-        stream = _require_stream(conn, server_id, stream_id)
-        for email in emails:
-            if not addresses.is_valid(email):
-                results.append(_status(email, "Failed", "An invalid email address was provided."))
-                continue
-            suppressions.add(conn, server_id, stream, addresses.normalize(email),
-                             SuppressionReason.MANUAL, SuppressionOrigin.CUSTOMER)
-            results.append(_status(email, "Suppressed"))
-    return results
-
-
-def _delete(db: Database, server_id: int, stream_id: str,
-            emails: list[str]) -> list[dict[str, Any]]:
-    results = []
-    with db.write() as conn:
-        stream = _require_stream(conn, server_id, stream_id)
-        for email in emails:
-            if not addresses.is_valid(email):
-                results.append(_status(email, "Failed", "An invalid email address was provided."))
-                continue
-            key = addresses.normalize(email)
-            row = suppressions.get(conn, server_id, stream, key)
-            if row is not None and not customer_can_delete(SuppressionReason(row["reason"])):
-                results.append(_status(email, "Failed", "You do not have the required authority "
-                                       "to change this suppression (SpamComplaint)."))
-                continue
-            if row is not None:
-                suppressions.delete(conn, server_id, stream, key)
-                bounces.set_active(conn, server_id, stream, key)
-            results.append(_status(email, "Deleted"))
-    return results
+        if remove:
+            return suppression_service.reactivate(conn, server_id, stream_id, emails)
+        return suppression_service.suppress(conn, server_id, stream_id, emails)
 
 
 def _dump(db: Database, server_id: int, stream_id: str,
           filters: dict[str, Any]) -> list[dict[str, Any]]:
     with db.read() as conn:
-        stream = _require_stream(conn, server_id, stream_id)
+        stream = suppression_service.require_stream(conn, server_id, stream_id)
         return [payloads.suppression(r) for r in suppressions.dump(conn, server_id, stream,
                                                                     **filters)]
 
@@ -119,7 +78,7 @@ async def create(stream_id: str, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)
     db = deps.db(request)
-    return {"Suppressions": await db.run(_create, db, ctx.server_id, stream_id, emails)}
+    return {"Suppressions": await db.run(_change, db, ctx.server_id, stream_id, emails, False)}
 
 
 @router.post("/message-streams/{stream_id}/suppressions/delete")
@@ -127,4 +86,4 @@ async def delete(stream_id: str, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)
     db = deps.db(request)
-    return {"Suppressions": await db.run(_delete, db, ctx.server_id, stream_id, emails)}
+    return {"Suppressions": await db.run(_change, db, ctx.server_id, stream_id, emails, True)}

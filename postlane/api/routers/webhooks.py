@@ -13,8 +13,8 @@ from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
 from postlane.domain import payloads
 from postlane.domain.errors import ApiError, ErrorCode
-from postlane.domain.types import JobKind
-from postlane.store import jobs, streams, webhooks
+from postlane.services import webhooks as webhook_service
+from postlane.store import streams, webhooks
 from postlane.store.database import Database
 
 router = APIRouter()
@@ -157,14 +157,7 @@ def _deliveries(db: Database, server_id: int, webhook_id: int | None,
 
 def _retry(db: Database, server_id: int, delivery_id: int) -> dict[str, Any]:
     with db.write() as conn:
-        row = webhooks.get_delivery(conn, delivery_id)
-        if row is None or row["server_id"] != server_id:
-            raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND,
-                           f"Webhook delivery {delivery_id} was not found.")
-        if row["state"] == "delivered":
-            raise ApiError(ErrorCode.WEBHOOK_INVALID,
-                           f"Webhook delivery {delivery_id} was already delivered.")
-        jobs.retry_now(conn, JobKind.NOTIFY, str(delivery_id))
+        webhook_service.retry_delivery(conn, server_id, delivery_id)
     return {"ErrorCode": 0, "Message": f"Webhook delivery {delivery_id} queued for retry."}
 
 
