@@ -32,6 +32,9 @@ def _banner(settings: Settings, boot: Bootstrap) -> str:
         tls = "STARTTLS offered, AUTH required" + (
             " (TLS needed for AUTH)" if settings.auth_requires_tls else "")
         lines.append(f"  SMTP submission : {settings.smtp_host}:{settings.smtp_port} ({tls})")
+    if "inbound" in roles:
+        lines.append(f"  Bounce MX       : {settings.inbound_host}:{settings.inbound_port} "
+                     f"(reports to @{settings.bounce_domain})")
     lines.append(f"  Account token   : {boot.account_token}")
     if boot.server_token:
         lines.append(f"  Server token    : {boot.server_token}  (server {boot.server_id}, "
@@ -49,11 +52,14 @@ def main() -> None:
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Where SQLite data and "
               "the dev TLS certificate live (default ./postlane-data).")
 @click.option("--database-url", help="e.g. postgresql://user@host/db (default: SQLite).")
-@click.option("--roles", help="Comma-separated subset of smtp,api,worker (default: all).")
+@click.option("--roles", help="Comma-separated subset of smtp,api,worker,inbound "
+              "(default: all).")
 @click.option("--smtp-host")
 @click.option("--smtp-port", type=int)
 @click.option("--api-host")
 @click.option("--api-port", type=int)
+@click.option("--inbound-host")
+@click.option("--inbound-port", type=int)
 @click.option("--log-level", default="INFO", show_default=True)
 def serve(log_level: str, **flags: Any) -> None:
     """Run the server (all roles on SQLite unless told otherwise)."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from postlane.domain.bounce_types import SmtpApiErrorLabels
 
-ROLES = ("smtp", "api", "worker")
+ROLES = ("smtp", "api", "worker", "inbound")
 
 
 class Settings(BaseModel):
@@ -60,6 +60,9 @@ class Settings(BaseModel):
     #: Domain of the envelope sender (VERP return path) of delivered mail; DSNs and
     #: complaints sent back to it reach the inbound bounce listener.
     bounce_domain: str = "bounces.postlane.local"
+    #: The bounce domain's MX (role ``inbound``): receives those reports, relays nothing.
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 2588
 
     #: Dashboard login: the account token always works; this password too, when set.
     admin_password: str | None = None

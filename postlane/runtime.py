@@ -1,4 +1,4 @@
-"""Runs the chosen roles (smtp, api, worker) together on one asyncio loop."""
+"""Runs the chosen roles (smtp, api, worker, inbound) together on one asyncio loop."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from postlane import bootstrap
 from postlane.api.app import create_app
 from postlane.config import Settings
 from postlane.pipeline.runner import Worker
-from postlane.smtp import listener
+from postlane.smtp import inbound, listener
 from postlane.store import migrate
 from postlane.store.database import Database
 
@@ -39,6 +39,7 @@ class Postlane:
         self.db = Database(settings.effective_database_url, settings.db_pool_size)
         self._smtp_sock: socket.socket | None = None
         self._api_sock: socket.socket | None = None
+        self._inbound_sock: socket.socket | None = None
 
     def prepare(self) -> bootstrap.Bootstrap:
         migrate.upgrade(self.db)
@@ -54,20 +55,27 @@ class Postlane:
         if "api" in roles:
             self._api_sock = _bind(self.settings.api_host, self.settings.api_port)
             updates["api_port"] = self._api_sock.getsockname()[1]
+        if "inbound" in roles:
+            self._inbound_sock = _bind(self.settings.inbound_host, self.settings.inbound_port)
+            updates["inbound_port"] = self._inbound_sock.getsockname()[1]
         self.settings = self.settings.model_copy(update=updates)
 
     async def serve(self, stop: asyncio.Event, ready: Callable[[], None] | None = None) -> None:
-        if self._smtp_sock is None and self._api_sock is None:
+        if self._smtp_sock is None and self._api_sock is None and self._inbound_sock is None:
             self.bind()
         roles = self.settings.roles
         worker = Worker(self.db, self.settings) if "worker" in roles else None
         on_accepted = worker.wake if worker else None
         tasks: list[asyncio.Task[None]] = []
         smtp_server = None
+        inbound_server = None
         api_server = None
         if self._smtp_sock is not None:
             smtp_server = await listener.start(self.db, self.settings, on_accepted,
                                                sock=self._smtp_sock)
+        if self._inbound_sock is not None:
+            inbound_server = await inbound.start(self.db, self.settings, on_accepted,
+                                                 sock=self._inbound_sock)
         if self._api_sock is not None:
             app = create_app(self.db, self.settings, on_accepted)
             config = uvicorn.Config(app, log_level="warning", lifespan="off",
@@ -81,10 +89,11 @@ class Postlane:
         if ready is not None:
             ready()
         await stop.wait()
-        if smtp_server is not None:
-            smtp_server.close()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(smtp_server.wait_closed(), 5)
+        for mail_server in (smtp_server, inbound_server):
+            if mail_server is not None:
+                mail_server.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(mail_server.wait_closed(), 5)
         if api_server is not None:
             api_server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -82,6 +82,10 @@ class RunningServer:
     def smtp_port(self) -> int:
         return self.app.settings.smtp_port
 
+    @property
+    def inbound_port(self) -> int:
+        return self.app.settings.inbound_port
+
     def api(self, token: str | None = None, account: bool = False) -> httpx.Client:
         """An HTTP client with the server token (or the account token) set."""
         header = "X-Postmark-Account-Token" if account else "X-Postmark-Server-Token"
@@ -128,6 +132,7 @@ def start_server(settings: Settings) -> RunningServer:
 def test_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "data_dir": data_dir, "database_url": database_url, "smtp_port": 0, "api_port": 0,
+        "inbound_port": 0,
         "worker_poll_seconds": 0.05, "retry_scale": 0.01, "db_pool_size": 8,
     }
     values.update(overrides)

@@ -19,6 +19,7 @@ import pytest
 BANNER = {
     "api": re.compile(r"HTTP API\s+: (http://\S+)"),
     "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
+    "inbound": re.compile(r"Bounce MX\s+: [\d.]+:(\d+)"),
     "account": re.compile(r"Account token\s+: (\S+)"),
     "server": re.compile(r"Server token\s+: (\S+)"),
 }
@@ -31,7 +32,8 @@ def _command(*args: str) -> list[str]:
 @contextmanager
 def serve(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(_command("serve", "--smtp-port", "0", "--api-port", "0", *args),
+    proc = subprocess.Popen(_command("serve", "--smtp-port", "0", "--api-port", "0",
+                                     "--inbound-port", "0", *args),
                             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     assert proc.stdout is not None
@@ -62,6 +64,7 @@ def serve(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
 def test_zero_config_serve_walks_the_basics(tmp_path: Path) -> None:
     with serve(tmp_path) as info:
         assert (tmp_path / "postlane-data" / "postlane.db").exists()
+        assert int(info["inbound"]) > 0  # the bounce MX runs by default
         health = httpx.get(f"{info['api']}/healthz", timeout=10)
         assert health.json() == {"Status": "OK", "Database": "sqlite"}
         server = httpx.get(f"{info['api']}/server", timeout=10,
@@ -92,6 +95,7 @@ def test_zero_config_serve_walks_the_basics(tmp_path: Path) -> None:
 def test_roles_select_listeners(tmp_path: Path) -> None:
     with serve(tmp_path, "--roles", "api") as info:
         assert "smtp" not in info
+        assert "inbound" not in info
         assert httpx.get(f"{info['api']}/healthz", timeout=10).status_code == 200
 
 

@@ -57,11 +57,21 @@ class JobKind(StrEnum):
     SCREEN = "screen"
     DELIVER = "deliver"
     NOTIFY = "notify"
+    DSN = "dsn"
 
 
 class JobState(StrEnum):
     QUEUED = "queued"
     DONE = "done"
+    FAILED = "failed"
+
+
+class ReportState(StrEnum):
+    """What became of a bounce or complaint report received on the bounce domain."""
+
+    QUEUED = "queued"
+    PROCESSED = "processed"
+    UNMATCHED = "unmatched"
     FAILED = "failed"
 
 

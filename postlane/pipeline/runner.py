@@ -20,7 +20,7 @@ import httpx
 from postlane.config import Settings
 from postlane.domain.retry import DELIVERY_SCHEDULE, INTERNAL_SCHEDULE, next_delay
 from postlane.domain.types import JobKind
-from postlane.pipeline import deliver, notify, screen, transports
+from postlane.pipeline import deliver, dsn, notify, screen, transports
 from postlane.store import jobs
 from postlane.store.database import Database
 
@@ -115,6 +115,8 @@ class Worker:
         with self.db.write() as conn:
             if job.kind is JobKind.SCREEN:
                 screen.run(conn, job, self.settings.smtp_api_error_labels)
+            elif job.kind is JobKind.DSN:
+                dsn.run(conn, job)
 
     async def _schedule_retry(self, job: jobs.Job, exc: Exception) -> None:
         schedule = DELIVERY_SCHEDULE if job.kind is JobKind.DELIVER else INTERNAL_SCHEDULE

@@ -244,6 +244,25 @@ jobs = sa.Table(
     sa.Index(None, "kind", "ref"),
 )
 
+#: Bounce and complaint reports received by the inbound listener, kept whatever their fate.
+inbound_reports = sa.Table(
+    "inbound_reports", metadata,
+    _id(),
+    sa.Column("mail_from", sa.String(320), nullable=False, default=""),
+    sa.Column("rcpt_to", sa.JSON, nullable=False, default=list),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=True),
+    sa.Column("note", sa.String(500), nullable=False, default=""),
+    sa.Column("server_id", BigId, nullable=True),
+    sa.Column("message_id", sa.String(36), nullable=True),
+    sa.Column("processed_at", UTCDateTime(), nullable=True),
+    sa.Index(None, "state", "received_at"),
+    sa.Index(None, "server_id", "received_at"),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

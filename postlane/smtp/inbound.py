@@ -1,0 +1,88 @@
+"""The inbound listener: the MX of the bounce domain, where delivery status notifications
+and abuse reports about delivered mail come back.
+
+No AUTH (remote mail servers deliver here), so it is not a relay: only recipients at the
+bounce domain are accepted. Each report is stored with its `dsn` job in one transaction
+before the 250 reply; reading it is the worker's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from postlane.config import Settings
+from postlane.domain import addresses
+from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
+from postlane.domain.types import JobKind
+from postlane.smtp.listener import tls_context
+from postlane.store import jobs, reports
+from postlane.store.database import Database
+
+log = logging.getLogger(__name__)
+
+#: Reports come one recipient at a time; a few more allow for forwarders.
+MAX_RECIPIENTS = 20
+
+
+class ReportHandler:
+    def __init__(self, db: Database, bounce_domain: str,
+                 on_accepted: Callable[[], None] | None = None) -> None:
+        self.db = db
+        self.bounce_domain = bounce_domain.lower().rstrip(".")
+        self.on_accepted = on_accepted
+
+    def is_local(self, address: str) -> bool:
+        domain = address.strip().rpartition("@")[2].lower().rstrip(".")
+        return addresses.is_valid(address) and domain == self.bounce_domain
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, rcpt_options: list[str]) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return f"452 4.5.3 Too many recipients (at most {MAX_RECIPIENTS} a message)"
+        if not self.is_local(address):
+            return "550 5.7.1 Relay access denied"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        try:
+            report_id = await self.db.run(self._store, raw, envelope.mail_from or "",
+                                          list(envelope.rcpt_tos))
+        except Exception:
+            log.exception("storing a report failed; answering 451 so the sender retries")
+            return "451 4.3.0 Temporary failure storing the report; please retry"
+        if self.on_accepted is not None:
+            self.on_accepted()
+        return f"250 2.0.0 Ok: report {report_id} queued"
+
+    def _store(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> int:
+        with self.db.write() as conn:
+            report_id = reports.insert(conn, raw, mail_from, rcpt_to)
+            jobs.enqueue(conn, JobKind.DSN, str(report_id), max_attempts(INTERNAL_SCHEDULE))
+            return report_id
+
+
+async def start(db: Database, settings: Settings,
+                on_accepted: Callable[[], None] | None = None,
+                sock: socket.socket | None = None) -> asyncio.Server:
+    handler = ReportHandler(db, settings.bounce_domain, on_accepted)
+    context = tls_context(settings)
+    loop = asyncio.get_running_loop()
+
+    def factory() -> SMTP:
+        return SMTP(handler, hostname=settings.smtp_hostname, ident="Postlane bounce MX",
+                    data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
+                    tls_context=context, require_starttls=False, auth_required=False,
+                    loop=loop)
+
+    if sock is not None:
+        return await loop.create_server(factory, sock=sock)
+    return await loop.create_server(factory, host=settings.inbound_host,
+                                    port=settings.inbound_port)
