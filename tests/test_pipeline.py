@@ -1,6 +1,6 @@
 """Pipeline steps on both backends: screen (idempotent on re-run, silent suppression when
-hooks are off), deliver (Sandbox stores, Live waits for a transport) and the Worker's
-claim loop running jobs exactly once."""
+hooks are off), deliver (Sandbox stores; Live keeps an unreachable delivery queued for
+retry) and the Worker's claim loop running jobs exactly once."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from postlane.domain.types import (
     SuppressionOrigin,
     SuppressionReason,
 )
-from postlane.pipeline import deliver, screen
+from postlane.pipeline import deliver, screen, transports
 from postlane.pipeline.runner import Worker
 from postlane.store import jobs, messages, servers, suppressions, webhooks
 from postlane.store.database import Database
@@ -34,6 +34,8 @@ from postlane.store.schema import jobs as jobs_table
 from postlane.store.schema import utcnow
 from tests.harness import WebhookReceiver
 
+#: A smarthost nobody listens on: Live delivery through it fails at once, temporarily.
+CLOSED_RELAY = "smtp://127.0.0.1:1"
 BOUNCE_TRIGGER = {"Bounce": {"Enabled": True, "IncludeContent": False}}
 
 
@@ -165,29 +167,23 @@ def test_suppression_is_per_stream_and_server(db: Database) -> None:
     assert len(job_rows(db, JobKind.DELIVER, message_id)) == 1
 
 
+def claim_deliver(db: Database, message_id: str) -> jobs.Job:
+    with db.write() as conn:
+        return claim_one(conn, JobKind.DELIVER, message_id)
+
+
 def test_deliver_on_sandbox_marks_sent(db: Database) -> None:
     server_id = make_server(db)
     message_id = submit(db, server_id, ["a@example.com", "B@example.com"])
     run_screen(db, message_id)
-    with db.write() as conn:
-        deliver.run(conn, claim_one(conn, JobKind.DELIVER, message_id))
+    # Sandbox never touches the transport: an unreachable relay proves it.
+    transport = transports.build(worker_settings(relay_url=CLOSED_RELAY))
+    asyncio.run(deliver.run(db, claim_deliver(db, message_id), transport, "b.example", 1.0))
 
     assert statuses(db, message_id) == {"a@example.com": "Sent", "b@example.com": "Sent"}
     assert sorted(events(db, message_id)) == [("B@example.com", "Delivered"),
                                               ("a@example.com", "Delivered")]
     assert [r["state"] for r in job_rows(db, JobKind.DELIVER)] == [JobState.DONE.value]
-
-
-def test_deliver_on_live_raises_and_rolls_back(db: Database) -> None:
-    server_id = make_server(db, DeliveryType.LIVE)
-    message_id = submit(db, server_id, ["a@example.com"], DeliveryType.LIVE)
-    run_screen(db, message_id)
-    with pytest.raises(deliver.NoTransport), db.write() as conn:
-        deliver.run(conn, claim_one(conn, JobKind.DELIVER, message_id))
-    # The claim rolled back with the failed step: the job is untouched and still queued.
-    (job,) = job_rows(db, JobKind.DELIVER, message_id)
-    assert (job["state"], job["attempts"], job["lease_owner"]) == ("queued", 0, None)
-    assert statuses(db, message_id) == {"a@example.com": "Queued"}
 
 
 # --- the Worker's claim loop ------------------------------------------------------------
@@ -246,18 +242,22 @@ def test_workers_run_each_job_exactly_once(db: Database, receiver: WebhookReceiv
                                                   (f"ok{i}@example.com", "Delivered")]
 
 
-def test_worker_leaves_live_delivery_queued_for_retry(db: Database) -> None:
+def test_worker_leaves_unreachable_live_delivery_queued_for_retry(db: Database) -> None:
     server_id = make_server(db, DeliveryType.LIVE)
     message_id = submit(db, server_id, ["a@example.com"], DeliveryType.LIVE)
 
     def deliver_failed_once() -> bool:
         return any(r["last_error"] for r in job_rows(db, JobKind.DELIVER, message_id))
 
-    run_workers(db, worker_settings(retry_scale=1.0), deliver_failed_once, count=1)
+    settings = worker_settings(retry_scale=1.0, relay_url=CLOSED_RELAY)
+    run_workers(db, settings, deliver_failed_once, count=1)
 
     (job,) = job_rows(db, JobKind.DELIVER, message_id)
     assert job["state"] == JobState.QUEUED.value and job["attempts"] == 1
-    assert job["last_error"].startswith("NoTransport")
+    assert "a@example.com" in job["last_error"]
+    assert job["leased_until"] is None
     assert job["run_at"] > utcnow() + timedelta(seconds=30)  # first step: one minute
     assert statuses(db, message_id) == {"a@example.com": "Queued"}
+    assert events(db, message_id) == [("a@example.com", "Transient")]
+    assert bounce_rows(db, server_id) == []
     assert [r["state"] for r in job_rows(db, JobKind.SCREEN)] == [JobState.DONE.value]
