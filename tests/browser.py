@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.harness import RunningServer, start_server
-from tests.harness import test_settings as settings_for  # not collected as a test
+from tests.harness import RunningServer
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -67,21 +64,6 @@ def browser() -> Iterator[Browser]:
             raise
         yield launched
         launched.close()
-
-
-@pytest.fixture
-def make_server(database_url: str, tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
-    """A server with overridden settings (admin_password, retry_scale, ...)."""
-    started: list[RunningServer] = []
-
-    def make(**overrides: Any) -> RunningServer:
-        running = start_server(settings_for(database_url, tmp_path / "data", **overrides))
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
 
 
 @contextmanager

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +22,7 @@ from postlane.store.database import Database, normalize_url
 from postlane.store.schema import metadata
 from tests.harness import RunningServer, WebhookReceiver, start_server, test_settings
 
-#: The dashboard's browser fixtures (browser, page, dash, make_server): tests/browser.py.
+#: The dashboard's browser fixtures (browser, page, dash): tests/browser.py.
 pytest_plugins = ["tests.browser"]
 
 PG_ADMIN_URL = os.environ.get("POSTLANE_TEST_PG_URL",
@@ -125,3 +126,18 @@ def receiver() -> Iterator[WebhookReceiver]:
     hook = WebhookReceiver().start()
     yield hook
     hook.stop()
+
+
+@pytest.fixture
+def make_server(database_url: str, tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
+    """Servers with overridden settings (retry_scale, admin_password, ...), stopped after."""
+    started: list[RunningServer] = []
+
+    def make(**overrides: Any) -> RunningServer:
+        running = start_server(test_settings(database_url, tmp_path / "data", **overrides))
+        started.append(running)
+        return running
+
+    yield make
+    for running in started:
+        running.stop()

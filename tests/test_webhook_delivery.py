@@ -5,12 +5,10 @@ delivery log and the manual retry of a delivery whose retries ran out."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
 from postlane.domain.retry import WEBHOOK_SCHEDULE, max_attempts
 from tests.harness import (
@@ -19,29 +17,12 @@ from tests.harness import (
     WebhookReceiver,
     make_message,
     smtp_send,
-    start_server,
     wait_until,
 )
-from tests.harness import test_settings as settings_for  # not collected as a test
 
 DELIVERY_KEYS = {"ID", "WebhookID", "Url", "RecordType", "State", "Attempts", "LastStatusCode",
                  "LastError", "CreatedAt", "DeliveredAt"}
 RCPT = "suppressed@example.com"
-
-
-@pytest.fixture
-def make_server(database_url: str, tmp_path: Path) -> Iterator[Callable[..., RunningServer]]:
-    """A server with overridden settings (retry_scale, webhook_timeout_seconds)."""
-    started: list[RunningServer] = []
-
-    def make(**overrides: Any) -> RunningServer:
-        running = start_server(settings_for(database_url, tmp_path / "data", **overrides))
-        started.append(running)
-        return running
-
-    yield make
-    for running in started:
-        running.stop()
 
 
 def _arm(api: httpx.Client, stream: str = "outbound", rcpt: str = RCPT) -> None:
