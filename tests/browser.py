@@ -47,8 +47,10 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module, not per session: Playwright's sync API keeps an event loop running in
+    the main thread while it is open, which would break later tests' asyncio.run()."""
     executable = _chromium()
     if sync_playwright is None:
         _unavailable("the playwright package is not installed")
