@@ -34,14 +34,16 @@ def suppress(conn: Connection, server_id: int, stream_id: str,
     """Customer suppressions: reason ManualSuppression, Origin Customer; idempotent."""
     stream = require_stream(conn, server_id, stream_id)
     results = []
+    valid = []
     for email in emails:
         email = email.strip()
         if not addresses.is_valid(email):
             results.append(_result(email, "Failed", INVALID))
             continue
-        suppressions.add(conn, server_id, stream, addresses.normalize(email),
-                         SuppressionReason.MANUAL, SuppressionOrigin.CUSTOMER)
+        valid.append(addresses.normalize(email))
         results.append(_result(email, "Suppressed"))
+    suppressions.add_many(conn, server_id, stream, valid, SuppressionReason.MANUAL,
+                          SuppressionOrigin.CUSTOMER)
     return results
 
 

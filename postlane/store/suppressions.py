@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from postlane.domain.suppression import Suppression
@@ -14,6 +16,8 @@ from postlane.store.schema import suppressions, utcnow
 
 #: Keep IN lists well under every driver's parameter limit.
 _CHUNK = 500
+#: Rows per executemany in add_many (bounds the parameter lists held in memory).
+_INSERT_CHUNK = 5000
 
 
 def lookup(conn: Connection, server_id: int, stream: str,
@@ -47,6 +51,36 @@ def add(conn: Connection, server_id: int, stream: str, email: str, reason: Suppr
                                               reason=reason.value, origin=origin.value,
                                               created_at=utcnow()))
     return True
+
+
+def add_many(conn: Connection, server_id: int, stream: str, emails: Iterable[str],
+             reason: SuppressionReason, origin: SuppressionOrigin) -> int:
+    """Bulk :func:`add` for normalised addresses: INSERT ... ON CONFLICT DO NOTHING,
+    executemany in chunks, so existing suppressions keep their reason. Returns how many
+    were new.
+
+    Sorted, so concurrent imports take row locks in one order (PostgreSQL: no deadlock)."""
+    wanted = sorted(set(emails))
+    if not wanted:
+        return 0
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        insert: Any = postgresql.insert(suppressions)
+    elif dialect == "sqlite":
+        insert = sqlite.insert(suppressions)
+    else:  # pragma: no cover - only the two supported backends
+        raise RuntimeError(f"add_many: unsupported database {dialect}")
+    statement = insert.on_conflict_do_nothing(
+        index_elements=[suppressions.c.server_id, suppressions.c.stream, suppressions.c.email])
+    now = utcnow()
+    added = 0
+    for start in range(0, len(wanted), _INSERT_CHUNK):
+        rows = [{"server_id": server_id, "stream": stream, "email": email,
+                 "reason": reason.value, "origin": origin.value, "created_at": now}
+                for email in wanted[start:start + _INSERT_CHUNK]]
+        added += conn.execute(statement, rows,
+                              execution_options={"preserve_rowcount": True}).rowcount
+    return added
 
 
 def delete(conn: Connection, server_id: int, stream: str, email: str) -> bool:
