@@ -8,6 +8,7 @@ import signal
 from typing import Any
 
 import click
+import uvloop
 
 from postlane import __version__
 from postlane.bootstrap import Bootstrap
@@ -65,12 +66,14 @@ def serve(log_level: str, **flags: Any) -> None:
     """Run the server (all roles on SQLite unless told otherwise)."""
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiosmtpd logs every connection at INFO: noise, and measurable CPU under load.
+    logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings = _settings(**flags)
     app = Postlane(settings)
     boot = app.prepare()
     app.bind()
     click.echo(_banner(app.settings, boot), err=False)
-    asyncio.run(_run(app))
+    uvloop.run(_run(app))
 
 
 async def _run(app: Postlane) -> None:

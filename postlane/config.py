@@ -26,6 +26,10 @@ class Settings(BaseModel):
     smtp_max_recipients: int = 50
     #: None = automatic: AUTH needs TLS unless the listener is on a loopback address.
     smtp_auth_require_tls: bool | None = None
+    #: Clients in these networks (CIDR) submit without AUTH, as the server whose token is
+    #: smtp_trusted_server_token (Postfix's mynetworks). Empty: AUTH is always required.
+    smtp_trusted_networks: tuple[str, ...] = ()
+    smtp_trusted_server_token: str | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
 
@@ -69,7 +73,7 @@ class Settings(BaseModel):
     #: Key that signs dashboard sessions; derived from the account tokens when unset.
     dashboard_secret: str | None = None
 
-    @field_validator("dns_nameservers", mode="before")
+    @field_validator("dns_nameservers", "smtp_trusted_networks", mode="before")
     @classmethod
     def _split_nameservers(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):

@@ -17,6 +17,7 @@ from postlane.pipeline.runner import Worker
 from postlane.smtp import inbound, listener
 from postlane.store import migrate
 from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,10 @@ class Postlane:
         smtp_server = None
         inbound_server = None
         api_server = None
+        committer = GroupCommitter(self.db)
         if self._smtp_sock is not None:
-            smtp_server = await listener.start(self.db, self.settings, on_accepted,
+            committer.start()
+            smtp_server = await listener.start(self.db, self.settings, committer, on_accepted,
                                                sock=self._smtp_sock)
         if self._inbound_sock is not None:
             inbound_server = await inbound.start(self.db, self.settings, on_accepted,
@@ -94,6 +97,7 @@ class Postlane:
                 mail_server.close()
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(mail_server.wait_closed(), 5)
+        committer.stop()
         if api_server is not None:
             api_server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -6,11 +6,13 @@ MessageID; anything that stops the commit is a 4xx, so the client keeps the mess
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from postlane.accept import Accepted, Submission, accept, check_stream
@@ -20,6 +22,7 @@ from postlane.domain.types import DeliveryType
 from postlane.smtp.parse import MalformedMessage, to_submission
 from postlane.store import servers, tokens
 from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,9 @@ class TokenAuthenticator:
 
 
 class SubmissionHandler:
-    def __init__(self, db: Database, max_recipients: int,
+    def __init__(self, committer: GroupCommitter, max_recipients: int,
                  on_accepted: Callable[[], None] | None = None) -> None:
-        self.db = db
+        self.committer = committer
         self.max_recipients = max_recipients
         self.on_accepted = on_accepted
 
@@ -85,7 +88,7 @@ class SubmissionHandler:
         except MalformedMessage as exc:
             return f"554 5.6.0 Malformed message: {exc}"[:500]
         try:
-            accepted = await self.db.run(self._accept, submission)
+            accepted = await self.committer.submit(functools.partial(_accept, submission))
         except ApiError as exc:
             return f"550 5.7.1 {exc.message}"
         except Exception:
@@ -95,7 +98,8 @@ class SubmissionHandler:
             self.on_accepted()
         return f"250 2.0.0 Ok: queued as {accepted.message_id}"
 
-    def _accept(self, submission: Submission) -> Accepted:
-        with self.db.write() as conn:
-            check_stream(conn, submission.server_id, submission.stream)
-            return accept(conn, submission)
+
+
+def _accept(submission: Submission, conn: Connection) -> Accepted:
+    check_stream(conn, submission.server_id, submission.stream)
+    return accept(conn, submission)

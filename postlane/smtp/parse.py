@@ -7,22 +7,51 @@ from __future__ import annotations
 
 import email
 import email.policy
-from email.message import EmailMessage
+import re
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.policy import compat32
+from typing import Any
 
 from postlane.accept import Submission
 from postlane.domain import addresses
 from postlane.domain.types import DeliveryType, Source
 
 _META_PREFIX = "x-pm-metadata-"
+_FOLD = re.compile(r"\r?\n[ \t]+")
 
 
 class MalformedMessage(ValueError):
     pass
 
 
-def _header(msg: EmailMessage, name: str, default: str = "") -> str:
-    value = msg.get(name)
-    return default if value is None else str(value).strip()
+def _decode(value: str) -> str:
+    """A raw header value as text: unfolded, RFC 2047 words decoded."""
+    value = _FOLD.sub(" ", value).strip()
+    if not value.isascii():  # raw UTF-8 (SMTPUTF8) arrives as surrogate escapes
+        value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+    if "=?" in value:
+        value = str(make_header(decode_header(value)))
+    return value
+
+
+def _headers(msg: Message) -> dict[str, str]:
+    """First occurrence of each header, lower-cased names, decoded values."""
+    out: dict[str, str] = {}
+    # raw_items: compat32 would wrap 8-bit values in Header objects; we want the text.
+    for name, value in msg.raw_items():
+        out.setdefault(name.lower(), _decode(str(value)))
+    return out
+
+
+def _single_part_text(msg: Message) -> tuple[str | None, str | None]:
+    """Bodies of a one-part message without building the full object model."""
+    payload = msg.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return None, None
+    text = payload.decode(msg.get_content_charset() or "utf-8", "replace")
+    subtype = msg.get_content_subtype()
+    return (text, None) if subtype == "plain" else (None, text if subtype == "html" else None)
 
 
 def _body(msg: EmailMessage, subtype: str) -> str | None:
@@ -33,31 +62,44 @@ def _body(msg: EmailMessage, subtype: str) -> str | None:
     return content if isinstance(content, str) else None
 
 
+def _multipart(raw: bytes) -> tuple[str | None, str | None, list[dict[str, Any]]]:
+    """Multipart mail needs the full parser to find bodies and attachments."""
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    attachments = [{"Name": part.get_filename() or "", "ContentType": part.get_content_type(),
+                    "ContentLength": len(part.get_payload(decode=True) or b"")}
+                   for part in msg.iter_attachments()]
+    return _body(msg, "plain"), _body(msg, "html"), attachments
+
+
 def to_submission(raw: bytes, mail_from: str, rcpt_tos: list[str], server_id: int,
                   delivery_type: DeliveryType) -> Submission:
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        to_field, cc_field = _header(msg, "To"), _header(msg, "Cc")
+        # compat32 keeps header values as strings: much cheaper than building header
+        # objects, and we only need a few of them.
+        msg = email.message_from_bytes(raw, policy=compat32)
+        headers = _headers(msg)
+        to_field, cc_field = headers.get("to", ""), headers.get("cc", "")
         visible = {addresses.normalize(a) for _, a in
                    addresses.parse_list(to_field) + addresses.parse_list(cc_field)}
-        metadata = {k[len(_META_PREFIX):]: str(v).strip() for k, v in msg.items()
-                    if k.lower().startswith(_META_PREFIX)}
-        attachments = [{"Name": part.get_filename() or "", "ContentType": part.get_content_type(),
-                        "ContentLength": len(part.get_payload(decode=True) or b"")}
-                       for part in msg.iter_attachments()]
-        text_body, html_body = _body(msg, "plain"), _body(msg, "html")
+        metadata = {k[len(_META_PREFIX):]: v for k, v in headers.items()
+                    if k.startswith(_META_PREFIX)}
+        attachments: list[dict[str, Any]] = []
+        if msg.is_multipart():
+            text_body, html_body, attachments = _multipart(raw)
+        else:
+            text_body, html_body = _single_part_text(msg)
     except (ValueError, TypeError, LookupError, AssertionError) as exc:
         raise MalformedMessage(str(exc) or "unparseable message") from exc
     return Submission(
         server_id=server_id, delivery_type=delivery_type,
-        stream=_header(msg, "X-PM-Message-Stream", "outbound").lower() or "outbound",
-        source=Source.SMTP, from_field=_header(msg, "From", mail_from) or mail_from,
+        stream=(headers.get("x-pm-message-stream") or "outbound").lower(),
+        source=Source.SMTP, from_field=headers.get("from") or mail_from,
         recipients=list(rcpt_tos), to_field=to_field, cc_field=cc_field,
         bcc_field=", ".join(r for r in rcpt_tos if addresses.normalize(r) not in visible),
-        reply_to=_header(msg, "Reply-To"), subject=_header(msg, "Subject"),
-        tag=_header(msg, "X-PM-Tag"), metadata=metadata,
+        reply_to=headers.get("reply-to", ""), subject=headers.get("subject", ""),
+        tag=headers.get("x-pm-tag", ""), metadata=metadata,
         text_body=text_body, html_body=html_body, attachments=attachments, raw=raw,
-        size=len(raw), track_opens=_header(msg, "X-PM-TrackOpens").lower() == "true",
-        track_links=_header(msg, "X-PM-TrackLinks", "None") or "None",
+        size=len(raw), track_opens=headers.get("x-pm-trackopens", "").lower() == "true",
+        track_links=headers.get("x-pm-tracklinks") or "None",
     )
