@@ -57,23 +57,57 @@ class Accepted:
 
 def accept(conn: Connection, sub: Submission) -> Accepted:
     """Store the message and enqueue its screening, in the caller's transaction."""
-    message_id = str(uuid.uuid4())
+    return accept_many(conn, [sub])[0]
+
+
+def accept_many(conn: Connection, subs: list[Submission]) -> list[Accepted]:
+    """Store several messages with one statement per table (group commit uses this)."""
     now = utcnow()
-    unique: dict[str, str] = {}
-    for given in sub.recipients:
-        unique.setdefault(addresses.normalize(given), given.strip())
-    messages.insert(conn, {
-        "id": message_id, "server_id": sub.server_id, "stream": sub.stream,
+    accepted = [Accepted(str(uuid.uuid4()), now) for _ in subs]
+    message_rows: list[dict[str, Any]] = []
+    recipient_rows: list[dict[str, Any]] = []
+    for sub, acc in zip(subs, accepted, strict=True):
+        message_rows.append(_message_row(sub, acc))
+        unique: dict[str, str] = {}
+        for given in sub.recipients:
+            unique.setdefault(addresses.normalize(given), given.strip())
+        recipient_rows.extend(messages.recipient_row(acc.message_id, sub.server_id, key, given,
+                                                     now) for key, given in unique.items())
+    messages.insert_many(conn, message_rows, recipient_rows)
+    jobs.enqueue_many(conn, JobKind.SCREEN, [a.message_id for a in accepted],
+                      max_attempts(INTERNAL_SCHEDULE))
+    return accepted
+
+
+def accept_checked_many(conn: Connection,
+                        subs: list[Submission]) -> list[Accepted | ApiError]:
+    """Check each message's stream (once per distinct stream), then accept the good ones;
+    a bad stream is that message's own error."""
+    verdicts: dict[tuple[int, str], ApiError | None] = {}
+    for sub in subs:
+        key = (sub.server_id, sub.stream)
+        if key not in verdicts:
+            try:
+                check_stream(conn, *key)
+                verdicts[key] = None
+            except ApiError as exc:
+                verdicts[key] = exc
+    good = [sub for sub in subs if verdicts[(sub.server_id, sub.stream)] is None]
+    stored = iter(accept_many(conn, good))
+    return [verdicts[(sub.server_id, sub.stream)] or next(stored) for sub in subs]
+
+
+def _message_row(sub: Submission, acc: Accepted) -> dict[str, Any]:
+    return {
+        "id": acc.message_id, "server_id": sub.server_id, "stream": sub.stream,
         "source": sub.source.value, "from_field": sub.from_field, "to_field": sub.to_field,
         "cc_field": sub.cc_field, "bcc_field": sub.bcc_field, "reply_to": sub.reply_to,
         "subject": sub.subject, "tag": sub.tag, "metadata": sub.metadata,
         "headers": sub.headers, "text_body": sub.text_body, "html_body": sub.html_body,
         "attachments": sub.attachments, "raw": sub.raw, "size": sub.size,
         "track_opens": sub.track_opens, "track_links": sub.track_links,
-        "sandboxed": sub.delivery_type is DeliveryType.SANDBOX, "received_at": now,
-    }, list(unique.items()))
-    jobs.enqueue(conn, JobKind.SCREEN, message_id, max_attempts(INTERNAL_SCHEDULE))
-    return Accepted(message_id, now)
+        "sandboxed": sub.delivery_type is DeliveryType.SANDBOX, "received_at": acc.received_at,
+    }
 
 
 def check_stream(conn: Connection, server_id: int, stream_id: str) -> None:

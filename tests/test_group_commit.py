@@ -75,3 +75,43 @@ def test_a_failed_commit_fails_everyone(db: Database) -> None:
     finally:
         with db.write() as conn:
             conn.execute(sa.text("DROP TABLE gc_probe"))
+
+
+def _insert_many(conn: Connection, tokens: list[str]) -> list[Any]:
+    """Batched form: one executemany; a token named "bad" is that payload's own error."""
+    good = [t for t in tokens if t != "bad"]
+    conn.execute(account_tokens.insert(), [{"token": t, "created_at": utcnow()} for t in good])
+    return [ValueError("bad token") if t == "bad" else t for t in tokens]
+
+
+def _run_many(committer: GroupCommitter, tokens: list[str]) -> list[Any]:
+    """Queue every item before the committer starts, so they form one batch."""
+    async def main() -> list[Any]:
+        tasks = [asyncio.ensure_future(committer.submit(_insert(t), many=_insert_many,
+                                                        payload=t)) for t in tokens]
+        await asyncio.sleep(0)
+        committer.start()
+        return await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        return asyncio.run(main())
+    finally:
+        committer.stop()
+
+
+def test_batched_work_answers_each_item(db: Database) -> None:
+    tokens = [f"m{i}" for i in range(100)] + ["bad"]
+    committer = GroupCommitter(db)
+    results = _run_many(committer, tokens)
+    assert results[:100] == tokens[:100]
+    assert isinstance(results[100], ValueError)
+    assert _tokens(db) == set(tokens[:100])
+    assert committer.batches == 1
+
+
+def test_batched_work_that_fails_falls_back_to_one_by_one(db: Database) -> None:
+    with db.write() as conn:  # "dup" exists: the executemany fails as a whole
+        conn.execute(account_tokens.insert().values(token="dup", created_at=utcnow()))
+    results = _run_many(GroupCommitter(db), ["p", "dup", "q"])
+    assert results[0] == "p" and results[2] == "q"
+    assert isinstance(results[1], sa.exc.IntegrityError)
+    assert _tokens(db) == {"dup", "p", "q"}

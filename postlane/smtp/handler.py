@@ -15,7 +15,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from postlane.accept import Accepted, Submission, accept, check_stream
+from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
 from postlane.domain import addresses
 from postlane.domain.errors import ApiError
 from postlane.domain.types import DeliveryType
@@ -88,7 +88,8 @@ class SubmissionHandler:
         except MalformedMessage as exc:
             return f"554 5.6.0 Malformed message: {exc}"[:500]
         try:
-            accepted = await self.committer.submit(functools.partial(_accept, submission))
+            accepted = await self.committer.submit(functools.partial(_accept, submission),
+                                                   many=accept_checked_many, payload=submission)
         except ApiError as exc:
             return f"550 5.7.1 {exc.message}"
         except Exception:

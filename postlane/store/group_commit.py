@@ -2,9 +2,11 @@
 fsync makes a whole batch durable. Each client still hears 250 only after the commit that
 holds its message.
 
-Each item runs in its own SAVEPOINT: an item that fails (say, its stream vanished) is
-answered with its own error and does not take the rest of the batch down. If the commit
-itself fails, every item in the batch gets that error: none of them was stored.
+Work of one kind can also be done for the whole batch at once (a few executemany
+statements instead of several statements per item): ``submit(..., many=...)``. If that
+fails, the batch falls back to one SAVEPOINT per item, so an item that fails is answered
+with its own error and does not take the rest down. If the commit itself fails, every
+item in the batch gets that error: none of them was stored.
 """
 
 from __future__ import annotations
@@ -25,11 +27,17 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+#: Does one kind of work for many payloads; returns one result (or exception) per payload.
+Many = Callable[[Connection, list[Any]], list[Any]]
+
+
 @dataclass
 class _Item(Generic[T]):
     work: Callable[[Connection], T]
     future: asyncio.Future[T]
     loop: asyncio.AbstractEventLoop
+    many: Many | None = None
+    payload: Any = None
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -58,11 +66,16 @@ class GroupCommitter:
             self._queue.put(None)
             self._thread.join(timeout=30)
 
-    async def submit(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` inside the next group transaction; returns once it is committed."""
+    async def submit(self, work: Callable[[Connection], T], many: Many | None = None,
+                     payload: Any = None) -> T:
+        """Run ``work`` inside the next group transaction; returns once it is committed.
+
+        With ``many``, items sharing that function are done together as
+        ``many(conn, [payload, ...])``; ``work`` is the one-at-a-time fallback.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Item(work, future, loop))
+        self._queue.put(_Item(work, future, loop, many, payload))
         return await future
 
     def _run(self) -> None:
@@ -87,12 +100,11 @@ class GroupCommitter:
         outcomes: list[tuple[_Item[Any], Any, BaseException | None]] = []
         try:
             with self.db.write() as conn:
+                groups: dict[Any, list[_Item[Any]]] = {}
                 for item in batch:
-                    try:
-                        with conn.begin_nested():
-                            outcomes.append((item, item.work(conn), None))
-                    except Exception as exc:
-                        outcomes.append((item, None, exc))
+                    groups.setdefault(item.many or id(item), []).append(item)
+                for items in groups.values():
+                    outcomes.extend(self._together(conn, items) or self._apart(conn, items))
         except Exception as exc:
             log.error("group commit of %d item(s) failed: %s", len(batch), exc)
             outcomes = [(item, None, exc) for item in batch]
@@ -100,3 +112,29 @@ class GroupCommitter:
         self.items += len(batch)
         for item, result, error in outcomes:
             item.loop.call_soon_threadsafe(_settle, item.future, result, error)
+
+    @staticmethod
+    def _together(conn: Connection, items: list[_Item[Any]]) -> list[Any] | None:
+        """All items in one statement per table; None when they must go one by one."""
+        many = items[0].many
+        if many is None or len(items) == 1:
+            return None
+        try:
+            with conn.begin_nested():
+                results = many(conn, [item.payload for item in items])
+        except Exception as exc:
+            log.info("batched work failed (%s); retrying item by item", exc)
+            return None
+        return [(item, None, result) if isinstance(result, BaseException) else
+                (item, result, None) for item, result in zip(items, results, strict=True)]
+
+    @staticmethod
+    def _apart(conn: Connection, items: list[_Item[Any]]) -> list[Any]:
+        outcomes: list[Any] = []
+        for item in items:
+            try:
+                with conn.begin_nested():
+                    outcomes.append((item, item.work(conn), None))
+            except Exception as exc:
+                outcomes.append((item, None, exc))
+        return outcomes

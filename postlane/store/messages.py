@@ -14,16 +14,19 @@ from postlane.domain.types import EventType, RecipientStatus
 from postlane.store.schema import message_events, messages, recipients, utcnow
 
 
-def insert(conn: Connection, values: Mapping[str, Any],
-           recipient_addresses: Sequence[tuple[str, str]]) -> None:
-    """Insert a message and its recipients; ``recipient_addresses`` are (key, as given)."""
-    conn.execute(messages.insert().values(**values))
-    now = values["received_at"]
-    conn.execute(recipients.insert(), [
-        {"message_id": values["id"], "server_id": values["server_id"], "email": key,
-         "address": given, "status": RecipientStatus.QUEUED.value, "updated_at": now}
-        for key, given in recipient_addresses
-    ])
+def recipient_row(message_id: str, server_id: int, key: str, given: str,
+                  now: datetime) -> dict[str, Any]:
+    return {"message_id": message_id, "server_id": server_id, "email": key, "address": given,
+            "status": RecipientStatus.QUEUED.value, "updated_at": now}
+
+
+def insert_many(conn: Connection, message_rows: Sequence[Mapping[str, Any]],
+                recipient_rows: Sequence[Mapping[str, Any]]) -> None:
+    """Messages and their recipients, one executemany per table."""
+    if message_rows:
+        conn.execute(messages.insert(), list(message_rows))
+    if recipient_rows:
+        conn.execute(recipients.insert(), list(recipient_rows))
 
 
 def get(conn: Connection, server_id: int | None, message_id: str) -> RowMapping | None:
