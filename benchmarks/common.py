@@ -1,0 +1,332 @@
+"""Shared pieces of the benchmarks: the result row, a real `postlane serve` child process,
+peak RSS, percentiles, a fast webhook receiver, and a throwaway PostgreSQL database.
+
+Everything runs on loopback, is bounded in count and time, and stops what it starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+
+from postlane.store import migrate
+from postlane.store.database import Database, normalize_url
+
+PG_ADMIN_URL = os.environ.get("POSTLANE_TEST_PG_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+
+@dataclass
+class Row:
+    """One figure. ``target`` like "< 100 ms" (None: reported only); ``met`` None then."""
+
+    name: str
+    value: float
+    unit: str
+    target: str | None = None
+    met: bool | None = None
+    note: str = ""
+
+    def format(self) -> str:
+        verdict = "" if self.met is None else ("  ok" if self.met else "  MISSED")
+        target = f"  (target {self.target})" if self.target else ""
+        note = f"  [{self.note}]" if self.note else ""
+        return f"{self.name:<48} {self.value:>12,.2f} {self.unit:<8}{target}{verdict}{note}"
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """The ``pct``-th percentile (0-100), interpolating between closest ranks; nan if empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * pct / 100.0
+    low = math.floor(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Peak resident set size (VmHWM) of a live process, in MiB; nan once it has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return math.nan
+    match = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(match.group(1)) / 1024 if match else math.nan
+
+
+_BANNER = {
+    "api": re.compile(r"HTTP API\s+: (http://\S+)"),
+    "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
+    "account": re.compile(r"Account token\s+: (\S+)"),
+    "server": re.compile(r"Server token\s+: (\S+)  \(server (\d+)"),
+}
+
+
+@dataclass
+class Served:
+    """A running `postlane serve` child: what its banner said, and its output."""
+
+    proc: subprocess.Popen[str]
+    data_dir: Path
+    lines: list[str] = field(default_factory=list)
+    found: dict[str, str] = field(default_factory=dict)
+    ready: threading.Event = field(default_factory=threading.Event)
+    ready_at: float = math.nan  # time.perf_counter() when "Ready." was read
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @property
+    def api_url(self) -> str:
+        return self.found["api"]
+
+    @property
+    def smtp_port(self) -> int:
+        return int(self.found["smtp"])
+
+    @property
+    def server_token(self) -> str:
+        return self.found["server"]
+
+    @property
+    def account_token(self) -> str:
+        return self.found["account"]
+
+    @property
+    def server_id(self) -> int:
+        return int(self.found["server_id"])
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{(self.data_dir / 'postlane.db').resolve()}"
+
+    def peak_rss_mib(self) -> float:
+        return peak_rss_mib(self.pid)
+
+    def output(self, last: int = 60) -> str:
+        return "".join(self.lines[-last:])
+
+    def api(self, account: bool = False) -> httpx.Client:
+        header = "X-Postmark-Account-Token" if account else "X-Postmark-Server-Token"
+        token = self.account_token if account else self.server_token
+        return httpx.Client(base_url=self.api_url, timeout=30,
+                            headers={header: token, "Accept": "application/json"})
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:  # read to the end, so the pipe never fills up
+            self.lines.append(line)
+            for key, pattern in _BANNER.items():
+                match = pattern.search(line)
+                if match:
+                    self.found[key] = match.group(1)
+                    if key == "server":
+                        self.found["server_id"] = match.group(2)
+            if line.strip() == "Ready.":
+                self.ready_at = time.perf_counter()
+                self.ready.set()
+        self.ready.set()
+
+    def stop(self) -> None:
+        """SIGTERM and wait; SIGKILL if it hangs. Safe to call more than once."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=STOP_TIMEOUT)
+
+
+def start(data_dir: Path, roles: Sequence[str], env: dict[str, str] | None = None,
+          database_url: str | None = None) -> Served:
+    """Start `postlane serve` (ports 0, quiet logs) and wait for its "Ready." line."""
+    command = [sys.executable, "-m", "postlane.cli", "serve", "--data-dir", str(data_dir),
+               "--roles", ",".join(roles), "--smtp-port", "0", "--api-port", "0",
+               "--inbound-port", "0", "--log-level", "WARNING"]
+    if database_url:
+        command += ["--database-url", database_url]
+    proc = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    served = Served(proc, data_dir)
+    threading.Thread(target=served._drain, daemon=True).start()
+    if not served.ready.wait(READY_TIMEOUT) or proc.poll() is not None:
+        served.stop()
+        raise RuntimeError("postlane serve did not become ready:\n" + served.output())
+    return served
+
+
+@contextlib.contextmanager
+def serve(roles: Sequence[str] = ("smtp", "api", "worker"), env: dict[str, str] | None = None,
+          data_dir: Path | None = None, database_url: str | None = None) -> Iterator[Served]:
+    """A `postlane serve` child on its own temporary data dir (or ``data_dir``), stopped
+    (and the temporary dir removed) on exit."""
+    with contextlib.ExitStack() as stack:
+        if data_dir is None:
+            data_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
+                prefix="postlane-bench-"))) / "data"
+        served = start(data_dir, roles, env, database_url)
+        stack.callback(served.stop)
+        yield served
+
+
+# -- configuring a served instance through its API -------------------------------------
+
+def enable_bounce_webhook(served: Served, url: str) -> None:
+    """EnableSmtpApiErrorHooks on the Default server, and a Bounce webhook on `outbound`."""
+    with served.api(account=True) as account:
+        r = account.put(f"/servers/{served.server_id}", json={"EnableSmtpApiErrorHooks": True})
+        r.raise_for_status()
+    with served.api() as api:
+        r = api.post("/webhooks", json={"Url": url, "MessageStream": "outbound",
+                                        "Triggers": {"Bounce": {"Enabled": True}}})
+        r.raise_for_status()
+
+
+def suppress(served: Served, emails: Sequence[str]) -> None:
+    """Suppress on `outbound` through the API, 50 a request (the API's limit)."""
+    with served.api() as api:
+        for start_at in range(0, len(emails), 50):
+            chunk = emails[start_at:start_at + 50]
+            r = api.post("/message-streams/outbound/suppressions",
+                         json={"Suppressions": [{"EmailAddress": e} for e in chunk]})
+            r.raise_for_status()
+            statuses = {s["Status"] for s in r.json()["Suppressions"]}
+            if statuses != {"Suppressed"}:
+                raise RuntimeError(f"suppressing failed: {r.text}")
+
+
+# -- a fast webhook receiver ------------------------------------------------------------
+
+class HookReceiver:
+    """A minimal HTTP/1.1 keep-alive server on the running asyncio loop: answers every POST
+    with 200 at once and records (time.perf_counter(), body). Fast enough never to be the
+    bottleneck of what it measures."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, bytes]] = []
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._waiting: tuple[int, asyncio.Event] | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/hook"
+
+    async def start(self) -> HookReceiver:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=512)
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+
+    async def wait_for(self, count: int, timeout: float) -> bool:
+        """Until ``count`` bodies have arrived, or ``timeout`` seconds; True if they did."""
+        if len(self.arrivals) >= count:
+            return True
+        event = asyncio.Event()
+        self._waiting = (count, event)
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self._waiting = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                match = re.search(rb"\r\ncontent-length:\s*(\d+)", head, re.IGNORECASE)
+                body = await reader.readexactly(int(match.group(1))) if match else b""
+                self.arrivals.append((time.perf_counter(), body))
+                if self._waiting is not None and len(self.arrivals) >= self._waiting[0]:
+                    self._waiting[1].set()
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+
+# -- a throwaway PostgreSQL database ------------------------------------------------------
+
+def pg_problem() -> str | None:
+    """None when PostgreSQL answers at POSTLANE_TEST_PG_URL (or the local default)."""
+    try:
+        engine = sa.create_engine(normalize_url(PG_ADMIN_URL),
+                                  connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+
+
+@contextlib.contextmanager
+def pg_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database, dropped on exit."""
+    name = f"postlane_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalize_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = str(sa.engine.make_url(normalize_url(PG_ADMIN_URL)).set(database=name)
+              .render_as_string(hide_password=False))
+    try:
+        db = Database(url, pool_size=2)
+        migrate.upgrade(db)
+        db.close()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+# -- running one module by hand -------------------------------------------------------------
+
+def main(run: Callable[[bool], list[Row]], argv: Sequence[str] | None = None) -> None:
+    """``python -m benchmarks.bench_x [--quick]``: run one module and print its rows."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller, shorter runs")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows = run(args.quick)
+    for row in rows:
+        print(row.format())
+    print(f"({time.perf_counter() - started:.1f} s)")
