@@ -10,7 +10,7 @@ from typing import Any
 import click
 import uvloop
 
-from postlane import __version__
+from postlane import __version__, processes
 from postlane.bootstrap import Bootstrap
 from postlane.config import Settings
 from postlane.runtime import Postlane
@@ -61,6 +61,8 @@ def main() -> None:
 @click.option("--api-port", type=int)
 @click.option("--inbound-host")
 @click.option("--inbound-port", type=int)
+@click.option("--smtp-processes", type=int, help="SMTP acceptor processes on the one port "
+              "(default 1; more use more cores).")
 @click.option("--log-level", default="INFO", show_default=True)
 def serve(log_level: str, **flags: Any) -> None:
     """Run the server (all roles on SQLite unless told otherwise)."""
@@ -73,16 +75,23 @@ def serve(log_level: str, **flags: Any) -> None:
     boot = app.prepare()
     app.bind()
     click.echo(_banner(app.settings, boot), err=False)
-    uvloop.run(_run(app))
+    children = []
+    if "smtp" in app.settings.roles and app.settings.smtp_processes > 1:
+        children = processes.fork_children(app.settings.smtp_processes - 1,
+                                           lambda: uvloop.run(_run(app.smtp_only(), quiet=True)))
+    try:
+        uvloop.run(_run(app))
+    finally:
+        processes.stop_children(children)
 
 
-async def _run(app: Postlane) -> None:
+async def _run(app: Postlane, quiet: bool = False) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await app.serve(stop, ready=lambda: click.echo("Ready.", err=False))
+        await app.serve(stop, ready=None if quiet else lambda: click.echo("Ready.", err=False))
     finally:
         app.close()
 

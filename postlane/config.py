@@ -24,6 +24,8 @@ class Settings(BaseModel):
     smtp_hostname: str = "localhost"
     smtp_max_message_bytes: int = 10 * 1024 * 1024
     smtp_max_recipients: int = 50
+    #: SMTP acceptor processes sharing the listening socket (more use more cores).
+    smtp_processes: int = Field(default=1, ge=1, le=64)
     #: None = automatic: AUTH needs TLS unless the listener is on a loopback address.
     smtp_auth_require_tls: bool | None = None
     #: Clients in these networks (CIDR) submit without AUTH, as the server whose token is

@@ -51,6 +51,7 @@ class Postlane:
         roles = self.settings.roles
         updates: dict[str, int] = {}
         if "smtp" in roles:
+            listener.tls_context(self.settings)  # make the dev certificate before any fork
             self._smtp_sock = _bind(self.settings.smtp_host, self.settings.smtp_port)
             updates["smtp_port"] = self._smtp_sock.getsockname()[1]
         if "api" in roles:
@@ -101,6 +102,13 @@ class Postlane:
         if api_server is not None:
             api_server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def smtp_only(self) -> Postlane:
+        """A copy for a forked SMTP acceptor: same listening socket, its own database
+        engine, no other role (one worker, API and bounce MX are enough per host)."""
+        child = Postlane(self.settings.model_copy(update={"roles": ("smtp",)}))
+        child._smtp_sock = self._smtp_sock
+        return child
 
     def close(self) -> None:
         self.db.close()

@@ -47,6 +47,7 @@ def serve(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
                 if match:
                     found[key] = match.group(1)
             if line.strip() == "Ready.":
+                found["pid"] = str(proc.pid)
                 break
         else:
             pytest.fail("server exited before it was ready:\n" + "".join(lines))
@@ -111,3 +112,35 @@ def test_migrate_on_postgresql(pg_database: str, tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "Schema is current" in result.stdout
+
+
+def _children_of(pid: int) -> list[int]:
+    kids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2:].split()[1]) == pid:
+                kids.append(int(entry.name))
+    return kids
+
+
+def test_several_smtp_processes_share_the_port(tmp_path: Path) -> None:
+    with serve(tmp_path, "--smtp-processes", "3") as info:
+        server_pid = int(info["pid"])
+        assert len(_children_of(server_pid)) == 2
+        ids = set()
+        for i in range(30):  # a new connection each time: the kernel spreads them
+            with smtplib.SMTP("127.0.0.1", int(info["smtp"]), timeout=10) as smtp:
+                smtp.login(info["server"], info["server"])
+                smtp.mail("app@example.com")
+                smtp.rcpt(f"r{i}@example.com")
+                code, reply = smtp.data(b"Subject: hi\r\n\r\nhello\r\n")
+                assert code == 250
+                ids.add(reply.decode().rsplit(" ", 1)[-1])
+        listed = httpx.get(f"{info['api']}/messages/outbound", params={"count": 100},
+                           headers={"X-Postmark-Server-Token": info["server"]}, timeout=10)
+        assert {m["MessageID"] for m in listed.json()["Messages"]} == ids
+    assert _children_of(server_pid) == []
