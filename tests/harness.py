@@ -153,17 +153,20 @@ class Received:
 @dataclass
 class WebhookReceiver:
     """A real HTTP server. ``responses`` is consumed one status per request (then 200);
-    ``delay`` makes each answer slow."""
+    ``delay`` makes each answer slow; ``port`` 0 picks a free one."""
 
     responses: list[int] = field(default_factory=list)
     delay: float = 0.0
+    port: int = 0
     requests: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
-        assert self._server is not None
+        if self._server is None:  # not started yet: known only when the port was given
+            assert self.port, "start the receiver or give it a port"
+            return f"http://127.0.0.1:{self.port}/hook"
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/hook"
 
@@ -191,7 +194,7 @@ class WebhookReceiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
