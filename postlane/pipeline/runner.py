@@ -50,6 +50,9 @@ class Worker:
                                          limits=httpx.Limits(max_connections=100))
         try:
             while not stop.is_set():
+                # Cleared before claiming: a wake-up that comes during the claim or the idle
+                # query below is kept, so its job runs at once, not at the next poll.
+                self._wakeup.clear()
                 claimed = await self._claim_some()
                 if not claimed:
                     await self._idle(stop)
@@ -84,7 +87,6 @@ class Worker:
             due = await self.db.run(self._next_due)
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - datetime.now(UTC)).total_seconds()))
-        self._wakeup.clear()
         waiters = [asyncio.create_task(self._wakeup.wait()), asyncio.create_task(stop.wait())]
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for w in waiters:
@@ -105,6 +107,8 @@ class Worker:
                                   self.settings.retry_scale)
             else:
                 await self.db.run(self._run_in_transaction, job)
+            if job.kind is not JobKind.NOTIFY:
+                self._wakeup.set()  # it may have queued notify/deliver jobs: claim them now
         except jobs.LeaseLost:
             log.warning("lease lost on job %s; another worker owns it", job.id)
         except Exception as exc:
