@@ -31,7 +31,7 @@ from benchmarks.common import (
 RATE = 200.0  # messages a second, offered
 CONNECTIONS = 10
 TARGET_P99_MS = 100.0
-DRAIN_SECONDS = 15.0  # how long to wait for the last webhooks after sending stops
+DRAIN_SECONDS = 30.0  # how long to wait for the last webhooks after sending stops
 SENDER = "app@bench.example.com"
 SUPPRESSED = [f"gone{i}@bench.example.com" for i in range(50)]
 BODY = ("This is a benchmark message. " * 30 + "\r\n") * 2
@@ -123,7 +123,8 @@ async def _run(duration: float) -> list[Row]:
             rate >= RATE * 0.98, note=f"{sent.errors} SMTP errors"),
         Row("seed path: SMTP DATA -> 250, p99", percentile(sent.accept_ms, 99), "ms"),
         Row("seed path: bounce webhooks delivered rate", hook_rate, "posts/s",
-            note="below the accept rate = a growing backlog, latency grows with the run"),
+            note="below the accept rate: a backlog grew, latency grew with the run"
+            if hook_rate < 0.95 * rate else ""),
         Row("seed path: webhooks missing", missing, "msgs", "0", missing == 0,
             note=f"waited up to {DRAIN_SECONDS:.0f} s after the last 250"),
         Row("seed path: server peak RSS", rss, "MiB"),
