@@ -74,6 +74,15 @@ def peak_rss_mib(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else math.nan
 
 
+def children(pid: int) -> list[int]:
+    """Direct child processes (e.g. forked SMTP acceptors, --smtp-processes)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(p) for p in task.read_text().split()]
+    return found
+
+
 _BANNER = {
     "api": re.compile(r"HTTP API\s+: (http://\S+)"),
     "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
@@ -122,7 +131,8 @@ class Served:
         return f"sqlite:///{(self.data_dir / 'postlane.db').resolve()}"
 
     def peak_rss_mib(self) -> float:
-        return peak_rss_mib(self.pid)
+        """The server's peak RSS, plus its child processes' (each one's own peak)."""
+        return peak_rss_mib(self.pid) + sum(peak_rss_mib(c) for c in children(self.pid))
 
     def output(self, last: int = 60) -> str:
         return "".join(self.lines[-last:])
