@@ -264,9 +264,6 @@ def test_postgresql_down(dedicated_pg: tuple[str, Callable[[bool], None]],
         server.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="smtp/handler.py TokenAuthenticator answers a failed "
-                   "token lookup with AuthResult(handled=True, message=454...): aiosmtpd then "
-                   "sends no reply at all and the client hangs until its timeout")
 def test_postgresql_down_auth_is_a_temporary_failure(
         dedicated_pg: tuple[str, Callable[[bool], None]], tmp_path: Path) -> None:
     url, available = dedicated_pg

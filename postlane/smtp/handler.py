@@ -47,7 +47,8 @@ class TokenAuthenticator:
                 row = servers.get(conn, server_id) if server_id is not None else None
         except SQLAlchemyError:
             log.exception("token lookup failed")
-            return AuthResult(success=False, handled=True,
+            # handled=False: aiosmtpd then sends our message (handled=True sends nothing).
+            return AuthResult(success=False, handled=False,
                               message="454 4.7.0 Temporary authentication failure")
         if row is None or not row["smtp_api_activated"]:
             return AuthResult(success=False, handled=False)
