@@ -29,6 +29,7 @@ from postlane.pipeline import deliver, screen, transports
 from postlane.pipeline.runner import Worker
 from postlane.store import jobs, messages, servers, suppressions, webhooks
 from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
 from postlane.store.schema import bounces as bounces_table
 from postlane.store.schema import jobs as jobs_table
 from postlane.store.schema import utcnow
@@ -178,7 +179,13 @@ def test_deliver_on_sandbox_marks_sent(db: Database) -> None:
     run_screen(db, message_id)
     # Sandbox never touches the transport: an unreachable relay proves it.
     transport = transports.build(worker_settings(relay_url=CLOSED_RELAY))
-    asyncio.run(deliver.run(db, claim_deliver(db, message_id), transport, "b.example", 1.0))
+    job = claim_deliver(db, message_id)
+    tx = GroupCommitter(db)
+    tx.start()
+    try:
+        asyncio.run(deliver.run(tx, job, transport, "b.example", 1.0))
+    finally:
+        tx.stop()
 
     assert statuses(db, message_id) == {"a@example.com": "Sent", "b@example.com": "Sent"}
     assert sorted(events(db, message_id)) == [("B@example.com", "Delivered"),

@@ -9,6 +9,7 @@ schedule; when that runs out the recipient gets a SoftBounce (not suppressed).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ from postlane.pipeline import bounce, notify
 from postlane.pipeline.smtp_client import RcptResult, Verdict
 from postlane.pipeline.transports import Transport
 from postlane.store import jobs, messages, servers
-from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
 from postlane.store.schema import utcnow
 
 
@@ -49,61 +50,60 @@ def _sandbox(conn: Connection, message: Mapping[Any, Any],
         })
 
 
-def _prepare(db: Database, job: jobs.Job) -> tuple[Any, Any, list[RowMapping]] | None:
+def _prepare(conn: Connection, job: jobs.Job) -> tuple[Any, Any, list[RowMapping]] | None:
     """Sandbox and vanished messages finish here, in one transaction; Live ones go on."""
-    with db.write() as conn:
-        loaded = _load(conn, job)
-        if loaded is None:
-            jobs.complete(conn, job)
-            return None
-        message, server, pending = loaded
-        if DeliveryType(server["delivery_type"]) is DeliveryType.SANDBOX or not pending:
-            _sandbox(conn, message, pending)
-            jobs.complete(conn, job)
-            return None
-        return loaded
+    loaded = _load(conn, job)
+    if loaded is None:
+        jobs.complete(conn, job)
+        return None
+    message, server, pending = loaded
+    if DeliveryType(server["delivery_type"]) is DeliveryType.SANDBOX or not pending:
+        _sandbox(conn, message, pending)
+        jobs.complete(conn, job)
+        return None
+    return loaded
 
 
-async def run(db: Database, job: jobs.Job, transport: Transport, bounce_domain: str,
+async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, bounce_domain: str,
               retry_scale: float) -> None:
-    loaded = await db.run(_prepare, db, job)
+    loaded = await tx.submit(functools.partial(_prepare, job=job))
     if loaded is None:
         return
     message, _server, pending = loaded
     raw = mime.for_delivery(message["raw"] or b"", message["id"])
     mail_from = verp.return_path(message["id"], bounce_domain)
     results = await transport.send(mail_from, [r["address"] for r in pending], raw)
-    await db.run(_record, db, job, results, retry_scale)
+    await tx.submit(functools.partial(_record, job=job, results=results,
+                                      retry_scale=retry_scale))
 
 
-def _record(db: Database, job: jobs.Job, results: Mapping[str, RcptResult],
+def _record(conn: Connection, *, job: jobs.Job, results: Mapping[str, RcptResult],
             retry_scale: float) -> None:
-    with db.write() as conn:
-        loaded = _load(conn, job)
-        if loaded is None:
-            jobs.complete(conn, job)
-            return
-        message, server, pending = loaded
-        delay = next_delay(job.attempts, DELIVERY_SCHEDULE, retry_scale)
-        final = delay is None or job.attempts >= job.max_attempts
-        waiting = []
-        for recipient in pending:
-            result = results.get(recipient["address"])
-            if result is None:
-                continue
-            if result.verdict is Verdict.DELIVERED:
-                _delivered(conn, server, message, recipient, result)
-            elif result.verdict is Verdict.PERMANENT:
-                _hard_bounce(conn, server, message, recipient, result)
-            elif final:
-                _gave_up(conn, server, message, recipient, result)
-            else:
-                _transient(conn, message, recipient, result)
-                waiting.append(f"{recipient['address']}: {result.summary}")
-        if waiting:
-            jobs.fail(conn, job, "; ".join(waiting)[:2000], delay)
+    loaded = _load(conn, job)
+    if loaded is None:
+        jobs.complete(conn, job)
+        return
+    message, server, pending = loaded
+    delay = next_delay(job.attempts, DELIVERY_SCHEDULE, retry_scale)
+    final = delay is None or job.attempts >= job.max_attempts
+    waiting = []
+    for recipient in pending:
+        result = results.get(recipient["address"])
+        if result is None:
+            continue
+        if result.verdict is Verdict.DELIVERED:
+            _delivered(conn, server, message, recipient, result)
+        elif result.verdict is Verdict.PERMANENT:
+            _hard_bounce(conn, server, message, recipient, result)
+        elif final:
+            _gave_up(conn, server, message, recipient, result)
         else:
-            jobs.complete(conn, job)
+            _transient(conn, message, recipient, result)
+            waiting.append(f"{recipient['address']}: {result.summary}")
+    if waiting:
+        jobs.fail(conn, job, "; ".join(waiting)[:2000], delay)
+    else:
+        jobs.complete(conn, job)
 
 
 def _delivered(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],

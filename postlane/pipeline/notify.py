@@ -4,6 +4,7 @@ with retries. Each target gets its own delivery row (the log) and its own job.""
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from postlane.domain.retry import WEBHOOK_SCHEDULE, max_attempts, next_delay
 from postlane.domain.types import JobKind, WebhookTrigger
 from postlane.store import jobs, webhooks
 from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -95,11 +97,11 @@ async def post(client: httpx.AsyncClient, delivery: Mapping[Any, Any],
     return False, give_up, response.status_code, f"HTTP {response.status_code}"
 
 
-async def run(db: Database, client: httpx.AsyncClient, job: jobs.Job, timeout: float,
-              retry_scale: float) -> None:
+async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: jobs.Job,
+              timeout: float, retry_scale: float) -> None:
     delivery = await db.run(_load, db, int(job.ref))
     if delivery is None or delivery["state"] == "delivered":
-        await db.run(_finish, db, job)
+        await tx.submit(functools.partial(jobs.complete, job=job))
         return
     delivered, give_up, status, error = await post(client, delivery, timeout)
     delay = None if give_up else next_delay(job.attempts, WEBHOOK_SCHEDULE, retry_scale)
@@ -107,7 +109,8 @@ async def run(db: Database, client: httpx.AsyncClient, job: jobs.Job, timeout: f
     if not delivered:
         log.info("webhook %s to %s failed (attempt %d): %s", job.ref, delivery["url"],
                  job.attempts, error)
-    await db.run(_record, db, job, delivered, final, status, error, delay)
+    await tx.submit(functools.partial(_record, job=job, delivered=delivered, final=final,
+                                      status=status, error=error, delay=delay))
 
 
 def _load(db: Database, delivery_id: int) -> Mapping[Any, Any] | None:
@@ -115,17 +118,11 @@ def _load(db: Database, delivery_id: int) -> Mapping[Any, Any] | None:
         return webhooks.get_delivery(conn, delivery_id)
 
 
-def _finish(db: Database, job: jobs.Job) -> None:
-    with db.write() as conn:
+def _record(conn: Connection, *, job: jobs.Job, delivered: bool, final: bool,
+            status: int | None, error: str | None, delay: float | None) -> None:
+    webhooks.record_attempt(conn, int(job.ref), delivered=delivered, final=final,
+                            status=status, error=error)
+    if delivered:
         jobs.complete(conn, job)
-
-
-def _record(db: Database, job: jobs.Job, delivered: bool, final: bool, status: int | None,
-            error: str | None, delay: float | None) -> None:
-    with db.write() as conn:
-        webhooks.record_attempt(conn, int(job.ref), delivered=delivered, final=final,
-                                status=status, error=error)
-        if delivered:
-            jobs.complete(conn, job)
-        else:
-            jobs.fail(conn, job, error or "failed", None if final else delay)
+    else:
+        jobs.fail(conn, job, error or "failed", None if final else delay)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -16,6 +17,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+from sqlalchemy.engine import Connection
 
 from postlane.config import Settings
 from postlane.domain.retry import DELIVERY_SCHEDULE, INTERNAL_SCHEDULE, next_delay
@@ -23,6 +25,7 @@ from postlane.domain.types import JobKind
 from postlane.pipeline import deliver, dsn, notify, screen, transports
 from postlane.store import jobs
 from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,9 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: httpx.AsyncClient | None = None
         self.transport = transports.build(settings)
+        #: The worker's writes share transactions (one fsync for many steps), each step in
+        #: its own savepoint, as the SMTP accepts do.
+        self.tx = GroupCommitter(db)
 
     def wake(self) -> None:
         """Called after an accept, from any thread: look for work now, not at the next poll."""
@@ -46,6 +52,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
+        self.tx.start()
         self._client = httpx.AsyncClient(follow_redirects=False,
                                          limits=httpx.Limits(max_connections=100))
         try:
@@ -60,6 +67,7 @@ class Worker:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             await self._client.aclose()
+            self.tx.stop()
 
     async def _claim_some(self) -> int:
         free = self.settings.worker_concurrency - len(self._tasks)
@@ -67,7 +75,9 @@ class Worker:
             await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             return 1
         try:
-            claimed = await self.db.run(self._claim, free)
+            claimed = await self.tx.submit(functools.partial(
+                jobs.claim, owner=self.owner, limit=free,
+                lease_seconds=self.settings.worker_lease_seconds))
         except Exception:  # database down: keep the worker alive, try again shortly
             log.exception("claiming jobs failed")
             return 0
@@ -76,10 +86,6 @@ class Worker:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return len(claimed)
-
-    def _claim(self, limit: int) -> list[jobs.Job]:
-        with self.db.write() as conn:
-            return jobs.claim(conn, self.owner, limit, self.settings.worker_lease_seconds)
 
     async def _idle(self, stop: asyncio.Event) -> None:
         timeout = self.settings.worker_poll_seconds
@@ -100,13 +106,13 @@ class Worker:
         try:
             if job.kind is JobKind.NOTIFY:
                 assert self._client is not None
-                await notify.run(self.db, self._client, job,
+                await notify.run(self.db, self.tx, self._client, job,
                                  self.settings.webhook_timeout_seconds, self.settings.retry_scale)
             elif job.kind is JobKind.DELIVER:
-                await deliver.run(self.db, job, self.transport, self.settings.bounce_domain,
+                await deliver.run(self.tx, job, self.transport, self.settings.bounce_domain,
                                   self.settings.retry_scale)
             else:
-                await self.db.run(self._run_in_transaction, job)
+                await self.tx.submit(functools.partial(self._step, job))
             if job.kind is not JobKind.NOTIFY:
                 self._wakeup.set()  # it may have queued notify/deliver jobs: claim them now
         except jobs.LeaseLost:
@@ -115,19 +121,16 @@ class Worker:
             log.warning("job %s (%s %s) failed: %s", job.id, job.kind.value, job.ref, exc)
             await self._schedule_retry(job, exc)
 
-    def _run_in_transaction(self, job: jobs.Job) -> None:
-        with self.db.write() as conn:
-            if job.kind is JobKind.SCREEN:
-                screen.run(conn, job, self.settings.smtp_api_error_labels)
-            elif job.kind is JobKind.DSN:
-                dsn.run(conn, job)
+    def _step(self, job: jobs.Job, conn: Connection) -> None:
+        """A database-only step: its effects and the job's completion commit together."""
+        if job.kind is JobKind.SCREEN:
+            screen.run(conn, job, self.settings.smtp_api_error_labels)
+        elif job.kind is JobKind.DSN:
+            dsn.run(conn, job)
 
     async def _schedule_retry(self, job: jobs.Job, exc: Exception) -> None:
         schedule = DELIVERY_SCHEDULE if job.kind is JobKind.DELIVER else INTERNAL_SCHEDULE
         delay = next_delay(job.attempts, schedule, self.settings.retry_scale)
         with contextlib.suppress(Exception):
-            await self.db.run(self._fail, job, f"{type(exc).__name__}: {exc}", delay)
-
-    def _fail(self, job: jobs.Job, error: str, delay: float | None) -> None:
-        with self.db.write() as conn:
-            jobs.fail(conn, job, error, delay)
+            await self.tx.submit(functools.partial(
+                jobs.fail, job=job, error=f"{type(exc).__name__}: {exc}", retry_in=delay))
