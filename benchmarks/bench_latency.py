@@ -10,6 +10,7 @@ message = when its webhook (matched by MessageID) arrived - when its 250 arrived
 from __future__ import annotations
 
 import asyncio
+import os
 import json
 import math
 import time
@@ -98,7 +99,11 @@ def _latencies(sent: Sent, receiver: HookReceiver) -> list[float]:
 async def _run(duration: float) -> list[Row]:
     receiver = await HookReceiver().start()
     try:
-        with serve(("smtp", "api", "worker")) as served:
+        # The worker in a process of its own (--worker-processes 1) so that both cores
+        # work; POSTLANE_WORKER_PROCESSES=0 measures the single-process default.
+        processes = os.environ.get("POSTLANE_WORKER_PROCESSES", "1")
+        with serve(("smtp", "api", "worker"),
+                   env={"POSTLANE_WORKER_PROCESSES": processes}) as served:
             await asyncio.to_thread(enable_bounce_webhook, served, receiver.url)
             await asyncio.to_thread(suppress, served, SUPPRESSED)
             sent = await _send(served, duration)

@@ -63,6 +63,8 @@ def main() -> None:
 @click.option("--inbound-port", type=int)
 @click.option("--smtp-processes", type=int, help="SMTP acceptor processes on the one port "
               "(default 1; more use more cores).")
+@click.option("--worker-processes", type=int, help="Run the worker in this many processes of "
+              "its own (default 0: in the main process).")
 @click.option("--log-level", default="INFO", show_default=True)
 def serve(log_level: str, **flags: Any) -> None:
     """Run the server (all roles on SQLite unless told otherwise)."""
@@ -76,9 +78,13 @@ def serve(log_level: str, **flags: Any) -> None:
     app.bind()
     click.echo(_banner(app.settings, boot), err=False)
     children = []
+    if "worker" in app.settings.roles and app.settings.worker_processes > 0:
+        worker_app = app.split_off_worker()
+        children += processes.fork_children(app.settings.worker_processes,
+                                            lambda: uvloop.run(_run(worker_app, quiet=True)))
     if "smtp" in app.settings.roles and app.settings.smtp_processes > 1:
-        children = processes.fork_children(app.settings.smtp_processes - 1,
-                                           lambda: uvloop.run(_run(app.smtp_only(), quiet=True)))
+        children += processes.fork_children(app.settings.smtp_processes - 1,
+                                            lambda: uvloop.run(_run(app.smtp_only(), quiet=True)))
     try:
         uvloop.run(_run(app))
     finally:

@@ -39,7 +39,9 @@ class Settings(BaseModel):
     api_port: int = 8587
     api_max_body_bytes: int = 50 * 1024 * 1024
 
-    worker_concurrency: int = 16
+    #: 0: the worker runs in the main process; N: in N processes of its own.
+    worker_processes: int = Field(default=0, ge=0, le=64)
+    worker_concurrency: int = 64
     worker_poll_seconds: float = 0.25
     worker_lease_seconds: float = 120.0
     webhook_timeout_seconds: float = 10.0

@@ -1,6 +1,7 @@
-"""Extra SMTP processes: one Python process tops out at about one core, so busy
-deployments run several SMTP acceptors on the same listening socket (the kernel spreads
-connections among them), each with its own group commit, like Postfix's smtpd processes.
+"""Extra processes: one Python process tops out at about one core, so busy deployments
+run several SMTP acceptors on the same listening socket (the kernel spreads connections
+among them, each acceptor with its own group commit, like Postfix's smtpd processes)
+and the worker in processes of its own, woken through a pipe.
 
 Children are forked after the socket is bound and before any event loop or database
 connection exists in the parent's serving path; each builds its own engine. They die with
@@ -9,6 +10,8 @@ the parent (PR_SET_PDEATHSIG) and are stopped with it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ctypes
 import logging
 import os
@@ -57,3 +60,25 @@ def stop_children(pids: list[int], timeout: float = 10.0) -> None:
             os.waitpid(pid, 0)
         except ChildProcessError:
             continue
+
+
+class WakePipe:
+    """Lets acceptors in one process wake workers in forked ones at once, instead of the
+    workers finding new jobs only at their next poll."""
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def poke(self) -> None:
+        with contextlib.suppress(BlockingIOError):  # full: a wake-up is pending anyway
+            os.write(self._write, b"\0")
+
+    def listen(self, loop: asyncio.AbstractEventLoop, wake: Callable[[], None]) -> None:
+        def readable() -> None:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._read, 65536)
+                wake()
+
+        loop.add_reader(self._read, readable)

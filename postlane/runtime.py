@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import uvicorn
 
-from postlane import bootstrap
+from postlane import bootstrap, processes
 from postlane.api.app import create_app
 from postlane.config import Settings
 from postlane.pipeline.runner import Worker
@@ -41,6 +41,8 @@ class Postlane:
         self._smtp_sock: socket.socket | None = None
         self._api_sock: socket.socket | None = None
         self._inbound_sock: socket.socket | None = None
+        #: Set when the worker runs in other processes: accepts here wake it through this.
+        self.wake_pipe: processes.WakePipe | None = None
 
     def prepare(self) -> bootstrap.Bootstrap:
         migrate.upgrade(self.db)
@@ -68,6 +70,11 @@ class Postlane:
         roles = self.settings.roles
         worker = Worker(self.db, self.settings) if "worker" in roles else None
         on_accepted = worker.wake if worker else None
+        if self.wake_pipe is not None:
+            if worker is not None:
+                self.wake_pipe.listen(asyncio.get_running_loop(), worker.wake)
+            else:
+                on_accepted = self.wake_pipe.poke
         tasks: list[asyncio.Task[None]] = []
         smtp_server = None
         inbound_server = None
@@ -108,6 +115,17 @@ class Postlane:
         engine, no other role (one worker, API and bounce MX are enough per host)."""
         child = Postlane(self.settings.model_copy(update={"roles": ("smtp",)}))
         child._smtp_sock = self._smtp_sock
+        child.wake_pipe = self.wake_pipe
+        return child
+
+    def split_off_worker(self) -> Postlane:
+        """Move the worker role to a copy for forked worker processes; this process's
+        accepts wake them through a pipe."""
+        self.wake_pipe = processes.WakePipe()
+        others = tuple(role for role in self.settings.roles if role != "worker")
+        self.settings = self.settings.model_copy(update={"roles": others})
+        child = Postlane(self.settings.model_copy(update={"roles": ("worker",)}))
+        child.wake_pipe = self.wake_pipe
         return child
 
     def close(self) -> None:

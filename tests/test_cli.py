@@ -9,6 +9,7 @@ import signal
 import smtplib
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,8 +31,8 @@ def _command(*args: str) -> list[str]:
 
 
 @contextmanager
-def serve(cwd: Path, *args: str) -> Iterator[dict[str, str]]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(_command("serve", "--smtp-port", "0", "--api-port", "0",
                                      "--inbound-port", "0", *args),
                             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -143,4 +144,31 @@ def test_several_smtp_processes_share_the_port(tmp_path: Path) -> None:
         listed = httpx.get(f"{info['api']}/messages/outbound", params={"count": 100},
                            headers={"X-Postmark-Server-Token": info["server"]}, timeout=10)
         assert {m["MessageID"] for m in listed.json()["Messages"]} == ids
+    assert _children_of(server_pid) == []
+
+
+def test_worker_in_its_own_process_is_woken_by_accepts(tmp_path: Path) -> None:
+    """--worker-processes 1: the seed flow still runs end to end, promptly (the acceptor
+    wakes the worker through a pipe, so nothing waits for a long poll)."""
+    env_poll = {"POSTLANE_WORKER_POLL_SECONDS": "30"}
+    with serve(tmp_path, "--worker-processes", "1", env=env_poll) as info:
+        server_pid = int(info["pid"])
+        assert len(_children_of(server_pid)) == 1
+        headers = {"X-Postmark-Server-Token": info["server"]}
+        with smtplib.SMTP("127.0.0.1", int(info["smtp"]), timeout=10) as smtp:
+            smtp.login(info["server"], info["server"])
+            smtp.mail("app@example.com")
+            smtp.rcpt("someone@example.com")
+            code, reply = smtp.data(b"Subject: hi\r\n\r\nhello\r\n")
+        assert code == 250
+        message_id = reply.decode().rsplit(" ", 1)[-1]
+
+        def status() -> str:
+            return str(httpx.get(f"{info['api']}/messages/outbound/{message_id}/details",
+                                 headers=headers, timeout=10).json()["Status"])
+
+        deadline = time.monotonic() + 10  # far less than the 30 s poll
+        while status() != "Sent":
+            assert time.monotonic() < deadline, "the worker process was not woken"
+            time.sleep(0.05)
     assert _children_of(server_pid) == []

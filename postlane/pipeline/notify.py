@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import itertools
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,6 +24,24 @@ log = logging.getLogger(__name__)
 
 #: Postmark stops retrying when an endpoint answers 403: the receiver refuses on purpose.
 _STOP_STATUSES = frozenset({403})
+
+
+class ClientPool:
+    """Several small httpx clients taken in turn: one client with a large connection pool
+    costs markedly more CPU per request (its pool bookkeeping grows with the pool)."""
+
+    def __init__(self, clients: int = 8, connections_each: int = 8) -> None:
+        self._clients = [httpx.AsyncClient(follow_redirects=False,
+                                           limits=httpx.Limits(max_connections=connections_each))
+                         for _ in range(clients)]
+        self._turn = itertools.cycle(self._clients)
+
+    def pick(self) -> httpx.AsyncClient:
+        return next(self._turn)
+
+    async def aclose(self) -> None:
+        for client in self._clients:
+            await client.aclose()
 
 
 def _trigger(row: Mapping[Any, Any], trigger: WebhookTrigger) -> Mapping[Any, Any]:

@@ -16,7 +16,6 @@ import socket
 import uuid
 from datetime import UTC, datetime
 
-import httpx
 from sqlalchemy.engine import Connection
 
 from postlane.config import Settings
@@ -39,7 +38,7 @@ class Worker:
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._clients: notify.ClientPool | None = None
         self.transport = transports.build(settings)
         #: The worker's writes share transactions (one fsync for many steps), each step in
         #: its own savepoint, as the SMTP accepts do.
@@ -53,8 +52,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self.tx.start()
-        self._client = httpx.AsyncClient(follow_redirects=False,
-                                         limits=httpx.Limits(max_connections=100))
+        self._clients = notify.ClientPool()
         try:
             while not stop.is_set():
                 # Cleared before claiming: a wake-up that comes during the claim or the idle
@@ -66,7 +64,7 @@ class Worker:
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
-            await self._client.aclose()
+            await self._clients.aclose()
             self.tx.stop()
 
     async def _claim_some(self) -> int:
@@ -105,8 +103,8 @@ class Worker:
     async def _run_one(self, job: jobs.Job) -> None:
         try:
             if job.kind is JobKind.NOTIFY:
-                assert self._client is not None
-                await notify.run(self.db, self.tx, self._client, job,
+                assert self._clients is not None
+                await notify.run(self.db, self.tx, self._clients.pick(), job,
                                  self.settings.webhook_timeout_seconds, self.settings.retry_scale)
             elif job.kind is JobKind.DELIVER:
                 await deliver.run(self.tx, job, self.transport, self.settings.bounce_domain,
