@@ -10,9 +10,9 @@ message = when its webhook (matched by MessageID) arrived - when its 250 arrived
 from __future__ import annotations
 
 import asyncio
-import os
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
