@@ -9,7 +9,7 @@ bash scripts/install.sh test
 POSTLANE_TEST_PG_URL="$(bash scripts/ensure-postgres.sh)"
 POSTLANE_CHROMIUM="$(bash scripts/ensure-chromium.sh)"
 export POSTLANE_TEST_PG_URL POSTLANE_REQUIRE_PG=1 POSTLANE_CHROMIUM POSTLANE_REQUIRE_BROWSER=1
-echo "== ruff"; .venv/bin/ruff check postlane tests
+echo "== ruff"; .venv/bin/ruff check postlane tests benchmarks
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest (SQLite + PostgreSQL at ${POSTLANE_TEST_PG_URL##*@})"
 .venv/bin/python -m pytest "$@"
