@@ -42,7 +42,8 @@ def _postlane(env: dict[str, str], messages: int, runs: int, processes: int) -> 
     settings = {"POSTLANE_SERVER_TOKEN": TOKEN, "POSTLANE_SMTP_TRUSTED_NETWORKS": "127.0.0.0/8",
                 "POSTLANE_SMTP_TRUSTED_SERVER_TOKEN": TOKEN,
                 "POSTLANE_SMTP_PROCESSES": str(processes)}
-    with serve(roles=("smtp",), env=settings) as served:
+    database_url = os.environ.get("POSTLANE_BENCH_DATABASE_URL")  # default: SQLite
+    with serve(roles=("smtp",), env=settings, database_url=database_url) as served:
         for scenario, persistent, _ in SCENARIOS:
             command = [sys.executable, str(ANCHORS / "lib" / "smtpbench.py"),
                        "--label", f"postlane/{scenario}", "--port", str(served.smtp_port),
