@@ -20,6 +20,7 @@ from postlane.domain import addresses
 from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
 from postlane.domain.types import JobKind
 from postlane.smtp.listener import tls_context
+from postlane.smtp.protocol import PostlaneSMTP
 from postlane.store import jobs, reports
 from postlane.store.database import Database
 
@@ -77,10 +78,10 @@ async def start(db: Database, settings: Settings,
     loop = asyncio.get_running_loop()
 
     def factory() -> SMTP:
-        return SMTP(handler, hostname=settings.smtp_hostname, ident="Postlane bounce MX",
-                    data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
-                    tls_context=context, require_starttls=False, auth_required=False,
-                    loop=loop)
+        return PostlaneSMTP(
+            handler, hostname=settings.smtp_hostname, ident="Postlane bounce MX",
+            data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
+            tls_context=context, require_starttls=False, auth_required=False, loop=loop)
 
     if sock is not None:
         return await loop.create_server(factory, sock=sock)

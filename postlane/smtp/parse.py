@@ -5,16 +5,18 @@ Postmark's X-PM-* headers choose the stream, tag, metadata and tracking.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import re
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.policy import compat32
 from typing import Any
 
 from postlane.accept import Submission
-from postlane.domain import addresses
+from postlane.domain import addresses, limits
 from postlane.domain.types import DeliveryType, Source
 
 _META_PREFIX = "x-pm-metadata-"
@@ -31,7 +33,9 @@ def _decode(value: str) -> str:
     if not value.isascii():  # raw UTF-8 (SMTPUTF8) arrives as surrogate escapes
         value = value.encode("ascii", "surrogateescape").decode("utf-8", "replace")
     if "=?" in value:
-        value = str(make_header(decode_header(value)))
+        # A broken encoded word (bad base64, unknown charset) is kept as written.
+        with contextlib.suppress(HeaderParseError, LookupError, UnicodeError):
+            value = str(make_header(decode_header(value)))
     return value
 
 
@@ -40,7 +44,7 @@ def _headers(msg: Message) -> dict[str, str]:
     out: dict[str, str] = {}
     # raw_items: compat32 would wrap 8-bit values in Header objects; we want the text.
     for name, value in msg.raw_items():
-        out.setdefault(name.lower(), _decode(str(value)))
+        out.setdefault(name.lower(), limits.without_nul(_decode(str(value))))
     return out
 
 
@@ -49,7 +53,7 @@ def _single_part_text(msg: Message) -> tuple[str | None, str | None]:
     payload = msg.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return None, None
-    text = payload.decode(msg.get_content_charset() or "utf-8", "replace")
+    text = limits.without_nul(payload.decode(msg.get_content_charset() or "utf-8", "replace"))
     subtype = msg.get_content_subtype()
     return (text, None) if subtype == "plain" else (None, text if subtype == "html" else None)
 
@@ -59,14 +63,15 @@ def _body(msg: EmailMessage, subtype: str) -> str | None:
     if part is None or part.get_content_subtype() != subtype:
         return None
     content = part.get_content()
-    return content if isinstance(content, str) else None
+    return limits.without_nul(content) if isinstance(content, str) else None
 
 
 def _multipart(raw: bytes) -> tuple[str | None, str | None, list[dict[str, Any]]]:
     """Multipart mail needs the full parser to find bodies and attachments."""
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)
-    attachments = [{"Name": part.get_filename() or "", "ContentType": part.get_content_type(),
+    attachments = [{"Name": limits.without_nul(part.get_filename() or ""),
+                    "ContentType": part.get_content_type(),
                     "ContentLength": len(part.get_payload(decode=True) or b"")}
                    for part in msg.iter_attachments()]
     return _body(msg, "plain"), _body(msg, "html"), attachments
@@ -91,6 +96,12 @@ def to_submission(raw: bytes, mail_from: str, rcpt_tos: list[str], server_id: in
             text_body, html_body = _single_part_text(msg)
     except (ValueError, TypeError, LookupError, AssertionError) as exc:
         raise MalformedMessage(str(exc) or "unparseable message") from exc
+    problem = limits.too_long(From=headers.get("from", ""), ReplyTo=headers.get("reply-to", ""),
+                              Subject=headers.get("subject", ""), Tag=headers.get("x-pm-tag", ""))
+    if problem:
+        raise MalformedMessage(problem)
+    track_links = {t.lower(): t for t in limits.TRACK_LINKS}.get(
+        headers.get("x-pm-tracklinks", "").lower(), "None")
     return Submission(
         server_id=server_id, delivery_type=delivery_type,
         stream=(headers.get("x-pm-message-stream") or "outbound").lower(),
@@ -101,5 +112,5 @@ def to_submission(raw: bytes, mail_from: str, rcpt_tos: list[str], server_id: in
         tag=headers.get("x-pm-tag", ""), metadata=metadata,
         text_body=text_body, html_body=html_body, attachments=attachments, raw=raw,
         size=len(raw), track_opens=headers.get("x-pm-trackopens", "").lower() == "true",
-        track_links=headers.get("x-pm-tracklinks") or "None",
+        track_links=track_links,
     )

@@ -9,9 +9,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
-
 from postlane.domain.types import DeliveryType
+from postlane.smtp.protocol import PostlaneSMTP
 from postlane.store import servers, tokens
 from postlane.store.database import Database
 
@@ -49,11 +48,17 @@ def load(db: Database, networks: tuple[str, ...], token: str | None) -> TrustedP
     return TrustedPeers(parsed, (row["id"], DeliveryType(row["delivery_type"])))
 
 
-class SubmissionSMTP(SMTP):
-    """aiosmtpd's SMTP, with sessions from trusted networks authenticated up front."""
+class SubmissionSMTP(PostlaneSMTP):
+    """Postlane's SMTP protocol (protocol.py), with sessions from trusted networks
+    authenticated up front."""
 
-    def __init__(self, *args: Any, trusted: TrustedPeers | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, trusted: TrustedPeers | None = None,
+                 auth_require_tls: bool = True, **kwargs: Any) -> None:
+        # aiosmtpd warns and logs on every connection when AUTH may happen without TLS;
+        # we allow that only on loopback listeners (see Settings.auth_requires_tls), so
+        # construct as if TLS were required and then apply the real setting.
+        super().__init__(*args, auth_require_tls=True, **kwargs)
+        self._auth_require_tls = auth_require_tls
         self._trusted = trusted
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

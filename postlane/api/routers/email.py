@@ -16,7 +16,7 @@ from postlane.api import deps
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
-from postlane.domain import addresses, mime
+from postlane.domain import addresses, limits, mime
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.payloads import iso
 from postlane.domain.suppression import Outcome, inactive_recipients_message
@@ -110,6 +110,13 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
         raise _invalid(f"Maximum of {MAX_RECIPIENTS} recipients allowed per email message.")
     if req.html_body is None and req.text_body is None:
         raise _invalid("Provide either email TextBody or HtmlBody or both.")
+    for name, body in (("TextBody", req.text_body), ("HtmlBody", req.html_body)):
+        if body is not None and "\0" in body:
+            raise _invalid(f"{name} cannot contain NUL characters.")
+    problem = limits.too_long(From=req.from_.strip(), ReplyTo=req.reply_to.strip(),
+                              Subject=req.subject.strip(), Tag=req.tag.strip())
+    if problem:
+        raise _invalid(problem)
     if req.track_links not in TRACK_LINKS:
         raise _invalid(f"TrackLinks must be one of {', '.join(TRACK_LINKS)}.")
     headers = [{"Name": _header_name(h.name), "Value": _clean(h.value, "Header value")}

@@ -1,0 +1,82 @@
+"""aiosmtpd's SMTP protocol with two repairs found by fuzzing (tests/test_fuzz_smtp.py).
+
+- Replies are well-formed: some echo the client's input (500 Error: command "..." not
+  recognized, a stream name in a 550), and a NUL, a bare CR or 20 kB of it there make a
+  reply line RFC 5321 does not allow (smtplib gives up on lines over 8 kB).
+- An overlong answer inside an AUTH exchange (after "334") is skipped to its end and
+  refused with one reply. aiosmtpd leaked the reader's ValueError as "500 Error: (...)" and
+  then answered the rest of the line as a second command, so replies fell out of step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import binascii
+import re
+from base64 import b64decode, b64encode
+from typing import Any, AnyStr
+
+from aiosmtpd.smtp import MISSING, SMTP
+
+#: Not allowed in a reply line: RFC 5321 textstring is HT and printable characters.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with its CRLF.
+MAX_REPLY_LINE = 510
+
+
+def _line(text: str) -> str:
+    data = _CONTROL.sub("?", text).encode("utf-8", "replace")
+    return data[:MAX_REPLY_LINE].decode("utf-8", "ignore")
+
+
+def printable_reply(status: str) -> str:
+    """Control characters and unencodable surrogates become '?' and each line is cut to
+    the limit (replies may quote a client's overlong input); CRLF between the lines of a
+    multi-line reply stays."""
+    return "\r\n".join(_line(line) for line in status.split("\r\n"))
+
+
+class PostlaneSMTP(SMTP):
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str):
+            await super().push(printable_reply(status))
+        else:
+            await super().push(status)
+
+    async def challenge_auth(self, challenge: str | bytes, encode_to_b64: bool = True,
+                             log_client_response: bool = False) -> Any:
+        """aiosmtpd's challenge_auth, reading the answer within the line limit."""
+        data = challenge.encode() if isinstance(challenge, str) else challenge
+        await self.push(b"334 " + (b64encode(data) if encode_to_b64 else data))
+        line = await self._answer_line()
+        blob = None if line is None else line.strip()
+        if blob is None:
+            reply = "500 5.5.6 Authentication answer too long"
+        elif blob == b"*":
+            reply = "501 5.7.0 Auth aborted"
+        else:
+            try:
+                return b64decode(blob, validate=True)
+            except binascii.Error:
+                reply = "501 5.5.2 Can't decode base64"
+        await self.push(reply)
+        return MISSING
+
+    async def _answer_line(self) -> bytes | None:
+        """One line, or None after skipping to the end of a line over the limit."""
+        reader: asyncio.StreamReader = self._reader
+        try:
+            return await reader.readuntil()
+        except asyncio.IncompleteReadError as exc:
+            return exc.partial
+        except asyncio.LimitOverrunError as exc:
+            consumed = exc.consumed
+        while True:  # as aiosmtpd's command loop does for an overlong command
+            await reader.read(consumed)
+            try:
+                await reader.readuntil()
+                return None
+            except asyncio.IncompleteReadError:
+                return None
+            except asyncio.LimitOverrunError as exc:
+                consumed = exc.consumed
