@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from postlane import __version__
+from postlane.api import openapi
 from postlane.api.normalize import NormalizeRequest
 from postlane.api.routers import (
     bounces,
@@ -100,6 +101,7 @@ def create_app(db: Database, settings: Settings,
         app.include_router(module.router)
     for module in (pages, pages_mail, pages_lists):
         app.include_router(module.router, include_in_schema=False)
+    openapi.install(app)
     static = Path(pages.__file__).with_name("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     app.add_middleware(SessionMiddleware, secret_key=session.signing_key(db, settings),

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from postlane.api import deps
+from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.domain import bounce_types, payloads
 from postlane.domain.errors import ApiError, ErrorCode
@@ -26,7 +26,14 @@ def _search(db: Database, server_id: int, count: int, offset: int,
     return {"TotalCount": total, "Bounces": [payloads.bounce(r) for r in rows]}
 
 
-@router.get("/bounces")
+_SEARCH = [
+    *openapi.paging(), openapi.query("type"), openapi.query("inactive", "boolean"),
+    openapi.query("emailFilter"), openapi.query("tag"), openapi.query("messageID"),
+    openapi.query("messagestream"), openapi.query("fromdate", "date"),
+    openapi.query("todate", "date")]
+
+
+@router.get("/bounces", openapi_extra=openapi.extra(params=_SEARCH))
 async def search(request: Request, ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     count, offset = deps.paging(request)
     bounce_type = deps.query(request, "type")

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from postlane import screening
 from postlane.accept import Submission, accept, check_stream
-from postlane.api import deps
+from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
@@ -170,7 +170,7 @@ def _delivery_type(db: Database, server_id: int) -> DeliveryType:
     return DeliveryType(row["delivery_type"])
 
 
-@router.post("/email")
+@router.post("/email", openapi_extra=openapi.extra(EmailRequest))
 async def send_email(request: Request,
                      ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db, settings = deps.db(request), deps.settings(request)
@@ -196,7 +196,7 @@ def _batch(db: Database, items: list[Any], server_id: int, delivery_type: Delive
     return [_batch_item(db, item, server_id, delivery_type, max_bytes) for item in items]
 
 
-@router.post("/email/batch")
+@router.post("/email/batch", openapi_extra=openapi.extra(EmailRequest, batch=MAX_BATCH))
 async def send_batch(request: Request,
                      ctx: ServerContext = Depends(server_token)) -> list[dict[str, Any]]:
     db, settings = deps.db(request), deps.settings(request)

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from postlane.api import deps
+from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
@@ -115,7 +115,11 @@ def _unarchive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
         return payloads.message_stream(_require(conn, server_id, stream_id))
 
 
-@router.get("/message-streams")
+_LIST = [openapi.query("MessageStreamType", enum=["All", "Transactional", "Broadcasts", "Inbound"]),
+         openapi.query("IncludeArchivedStreams", "boolean")]
+
+
+@router.get("/message-streams", openapi_extra=openapi.extra(params=_LIST))
 async def list_streams(request: Request,
                        ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     stream_type = deps.query(request, "MessageStreamType")
@@ -126,7 +130,7 @@ async def list_streams(request: Request,
     return await db.run(_list, db, ctx.server_id, stream_type, include_archived)
 
 
-@router.post("/message-streams")
+@router.post("/message-streams", openapi_extra=openapi.extra(StreamRequest))
 async def create_stream(request: Request,
                         ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     req = parse(StreamRequest, await read_json(request), ErrorCode.STREAM_INVALID)
@@ -141,7 +145,7 @@ async def get_stream(stream_id: str, request: Request,
     return await db.run(_get, db, ctx.server_id, stream_id)
 
 
-@router.patch("/message-streams/{stream_id}")
+@router.patch("/message-streams/{stream_id}", openapi_extra=openapi.extra(StreamRequest))
 async def edit_stream(stream_id: str, request: Request,
                       ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     req = parse(StreamRequest, await read_json(request), ErrorCode.STREAM_INVALID)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from postlane.api import deps
+from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.services import messages as message_service
 from postlane.store.database import Database
@@ -20,7 +20,14 @@ def _search(db: Database, server_id: int, count: int, offset: int,
         return message_service.search(conn, server_id, count, offset, filters)
 
 
-@router.get("/messages/outbound")
+_SEARCH = [
+    *openapi.paging(),
+    *(openapi.query(name) for name in ("recipient", "fromemail", "tag", "status", "subject",
+                                       "messagestream")),
+    openapi.query("fromdate", "date"), openapi.query("todate", "date")]
+
+
+@router.get("/messages/outbound", openapi_extra=openapi.extra(params=_SEARCH))
 async def search(request: Request, ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     count, offset = deps.paging(request)
     filters = {

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from postlane.api import deps
+from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, account_token, server_token
 from postlane.api.models import parse
 from postlane.api.request import read_json
@@ -60,7 +60,8 @@ def _delete(db: Database, server_id: int) -> dict[str, Any]:
     return {"ErrorCode": 0, "Message": f"Server {row['name']} removed."}
 
 
-@router.get("/servers")
+@router.get("/servers",
+            openapi_extra=openapi.extra(params=[*openapi.paging(), openapi.query("name")]))
 async def list_servers(request: Request, _: str = Depends(account_token)) -> dict[str, Any]:
     count, offset = deps.paging(request)
     db = deps.db(request)
@@ -68,7 +69,7 @@ async def list_servers(request: Request, _: str = Depends(account_token)) -> dic
                         deps.settings(request).api_url)
 
 
-@router.post("/servers")
+@router.post("/servers", openapi_extra=openapi.extra(ServerFields))
 async def create_server(request: Request, _: str = Depends(account_token)) -> dict[str, Any]:
     fields = parse(ServerFields, await read_json(request))
     db = deps.db(request)
@@ -82,7 +83,7 @@ async def get_server(server_id: deps.ResourceId, request: Request,
     return await db.run(_get, db, server_id, deps.settings(request).api_url)
 
 
-@router.put("/servers/{server_id}")
+@router.put("/servers/{server_id}", openapi_extra=openapi.extra(ServerFields))
 async def edit_server(server_id: deps.ResourceId, request: Request,
                       _: str = Depends(account_token)) -> dict[str, Any]:
     fields = parse(ServerFields, await read_json(request))
@@ -104,7 +105,7 @@ async def get_own_server(request: Request,
     return await db.run(_get, db, ctx.server_id, deps.settings(request).api_url)
 
 
-@router.put("/server")
+@router.put("/server", openapi_extra=openapi.extra(ServerFields))
 async def edit_own_server(request: Request,
                           ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     fields = parse(ServerFields, await read_json(request))

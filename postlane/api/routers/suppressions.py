@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from postlane.api import deps
+from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
@@ -58,7 +58,15 @@ def _dump(db: Database, server_id: int, stream_id: str,
                                                                     **filters)]
 
 
-@router.get("/message-streams/{stream_id}/suppressions/dump")
+_DUMP = [openapi.query("SuppressionReason",
+                       enum=["HardBounce", "SpamComplaint", "ManualSuppression"]),
+         openapi.query("Origin", enum=["Recipient", "Customer", "Admin"]),
+         openapi.query("EmailAddress"), openapi.query("fromdate", "date"),
+         openapi.query("todate", "date")]
+
+
+@router.get("/message-streams/{stream_id}/suppressions/dump",
+            openapi_extra=openapi.extra(params=_DUMP))
 async def dump(stream_id: str, request: Request,
                ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     email = deps.query(request, "EmailAddress")
@@ -73,7 +81,8 @@ async def dump(stream_id: str, request: Request,
     return {"Suppressions": await db.run(_dump, db, ctx.server_id, stream_id, filters)}
 
 
-@router.post("/message-streams/{stream_id}/suppressions")
+@router.post("/message-streams/{stream_id}/suppressions",
+             openapi_extra=openapi.extra(SuppressionsRequest))
 async def create(stream_id: str, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)
@@ -81,7 +90,8 @@ async def create(stream_id: str, request: Request,
     return {"Suppressions": await db.run(_change, db, ctx.server_id, stream_id, emails, False)}
 
 
-@router.post("/message-streams/{stream_id}/suppressions/delete")
+@router.post("/message-streams/{stream_id}/suppressions/delete",
+             openapi_extra=openapi.extra(SuppressionsRequest))
 async def delete(stream_id: str, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)

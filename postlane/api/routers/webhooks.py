@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import field_validator
 
-from postlane.api import deps
+from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
@@ -18,6 +18,8 @@ from postlane.store import streams, webhooks
 from postlane.store.database import Database
 
 router = APIRouter()
+_DELIVERIES = [openapi.query("count", "integer", minimum=1, maximum=500, default=100),
+               openapi.query("state")]
 
 
 class HttpAuth(PostmarkModel):
@@ -161,14 +163,14 @@ def _retry(db: Database, server_id: int, delivery_id: int) -> dict[str, Any]:
     return {"ErrorCode": 0, "Message": f"Webhook delivery {delivery_id} queued for retry."}
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", openapi_extra=openapi.extra(params=[openapi.query("MessageStream")]))
 async def list_webhooks(request: Request,
                         ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_list, db, ctx.server_id, deps.query(request, "MessageStream"))
 
 
-@router.post("/webhooks")
+@router.post("/webhooks", openapi_extra=openapi.extra(WebhookRequest))
 async def create_webhook(request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     req = parse(WebhookRequest, await read_json(request), ErrorCode.WEBHOOK_INVALID)
@@ -183,7 +185,7 @@ async def get_webhook(webhook_id: deps.ResourceId, request: Request,
     return await db.run(_get, db, ctx.server_id, webhook_id)
 
 
-@router.put("/webhooks/{webhook_id}")
+@router.put("/webhooks/{webhook_id}", openapi_extra=openapi.extra(WebhookRequest))
 async def edit_webhook(webhook_id: deps.ResourceId, request: Request,
                        ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     req = parse(WebhookRequest, await read_json(request), ErrorCode.WEBHOOK_INVALID)
@@ -198,7 +200,7 @@ async def delete_webhook(webhook_id: deps.ResourceId, request: Request,
     return await db.run(_delete, db, ctx.server_id, webhook_id)
 
 
-@router.get("/webhooks/{webhook_id}/deliveries")
+@router.get("/webhooks/{webhook_id}/deliveries", openapi_extra=openapi.extra(params=_DELIVERIES))
 async def webhook_deliveries(webhook_id: deps.ResourceId, request: Request,
                              ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
@@ -207,7 +209,7 @@ async def webhook_deliveries(webhook_id: deps.ResourceId, request: Request,
                         limit)
 
 
-@router.get("/webhook-deliveries")
+@router.get("/webhook-deliveries", openapi_extra=openapi.extra(params=_DELIVERIES))
 async def all_deliveries(request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
