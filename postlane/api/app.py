@@ -41,10 +41,13 @@ def error(status: int, code: int, message: str) -> JSONResponse:
 
 #: A malformed or out-of-range id in the path names nothing: answer "not found".
 _NOT_FOUND_BY_PARAM: dict[str, tuple[ErrorCode, str]] = {
-    "bounce_id": (ErrorCode.BOUNCE_NOT_FOUND, "Bounce"),
-    "server_id": (ErrorCode.SERVER_NOT_FOUND, "Server"),
-    "webhook_id": (ErrorCode.WEBHOOK_NOT_FOUND, "Webhook"),
-    "delivery_id": (ErrorCode.WEBHOOK_NOT_FOUND, "Webhook delivery"),
+    "bounce_id": (ErrorCode.BOUNCE_NOT_FOUND, "Bounce {} was not found."),
+    "server_id": (ErrorCode.SERVER_NOT_FOUND, "Server {} was not found."),
+    "webhook_id": (ErrorCode.WEBHOOK_NOT_FOUND, "Webhook {} was not found."),
+    "delivery_id": (ErrorCode.WEBHOOK_NOT_FOUND, "Webhook delivery {} was not found."),
+    "stream_id": (ErrorCode.STREAM_NOT_FOUND,
+                  "The message stream for the provided 'ID' ({}) was not found."),
+    "message_id": (ErrorCode.MESSAGE_NOT_FOUND, "Message {} was not found."),
 }
 
 
@@ -53,9 +56,8 @@ def validation_error(request: Request, exc: RequestValidationError) -> JSONRespo
     for item in errors:
         loc = item.get("loc", ())
         if len(loc) == 2 and loc[0] == "path" and loc[1] in _NOT_FOUND_BY_PARAM:
-            code, what = _NOT_FOUND_BY_PARAM[str(loc[1])]
-            raw = request.path_params.get(str(loc[1]), "")
-            return error(422, code, f"{what} {raw} was not found.")
+            code, template = _NOT_FOUND_BY_PARAM[str(loc[1])]
+            return error(422, code, template.format(request.path_params.get(str(loc[1]), "")))
     details = "; ".join(f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}"
                         for e in errors[:3])
     return error(422, ErrorCode.INCOMPATIBLE_JSON, f"Invalid request: {details}")

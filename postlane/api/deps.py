@@ -14,6 +14,9 @@ from postlane.store.database import Database
 #: Numeric ids are 64-bit; anything else in the path cannot name a resource.
 MAX_ID = 2**63 - 1
 ResourceId = Annotated[int, Path(ge=1, le=MAX_ID)]
+#: Stream ids as they can be created; message ids are GUIDs. Anything else names nothing.
+StreamId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,29}$")]
+MessageId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$")]
 
 
 def db(request: Request) -> Database:
@@ -33,6 +36,8 @@ def wake_worker(request: Request) -> None:
 def query(request: Request, name: str) -> str | None:
     """A query parameter by case-insensitive name (keys arrive lower-cased); blank is None."""
     value = request.query_params.get(name.lower())
+    if value and "\0" in value:
+        raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' cannot contain NUL characters.")
     return value if value not in (None, "") else None
 
 

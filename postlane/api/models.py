@@ -13,6 +13,16 @@ from postlane.domain.errors import ApiError, ErrorCode
 M = TypeVar("M", bound="PostmarkModel")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 class PostmarkModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_pascal, populate_by_name=True, extra="ignore")
 
@@ -23,8 +33,12 @@ class PostmarkModel(BaseModel):
             return data
         canonical = {(field.alias or name).lower(): field.alias or name
                      for name, field in cls.model_fields.items()}
-        return {canonical.get(key.lower(), key) if isinstance(key, str) else key: value
-                for key, value in data.items() if value is not None}
+        out = {canonical.get(key.lower(), key) if isinstance(key, str) else key: value
+               for key, value in data.items() if value is not None}
+        for key, value in out.items():  # no valid text holds one; PostgreSQL cannot store it
+            if _has_nul(value):
+                raise ValueError(f"{key} cannot contain NUL characters")
+        return out
 
 
 def describe(error: ValidationError) -> str:

@@ -8,7 +8,8 @@ from email.utils import getaddresses
 
 # Deliberately permissive local part, strict enough to reject obvious garbage and
 # header-injection attempts (no whitespace, no angle brackets, no control characters).
-_ADDR_RE = re.compile(r"^[^\s@<>()\[\],;:\"\\]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+_ADDR_RE = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+"
+                      r"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*$")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from sqlalchemy.engine import Connection, RowMapping
 
 from postlane.api.models import PostmarkModel
@@ -19,19 +19,19 @@ TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
 class ServerFields(PostmarkModel):
     """A server's settable fields, as Postmark names them; unset fields stay unchanged."""
 
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=200)  # column sizes, as below
     color: str | None = None
     smtp_api_activated: bool | None = None
     raw_email_enabled: bool | None = None
     delivery_type: str | None = None
-    inbound_hook_url: str | None = None
-    bounce_hook_url: str | None = None
-    open_hook_url: str | None = None
-    delivery_hook_url: str | None = None
-    click_hook_url: str | None = None
+    inbound_hook_url: str | None = Field(default=None, max_length=2000)
+    bounce_hook_url: str | None = Field(default=None, max_length=2000)
+    open_hook_url: str | None = Field(default=None, max_length=2000)
+    delivery_hook_url: str | None = Field(default=None, max_length=2000)
+    click_hook_url: str | None = Field(default=None, max_length=2000)
     post_first_open_only: bool | None = None
-    inbound_domain: str | None = None
-    inbound_spam_threshold: int | None = None
+    inbound_domain: str | None = Field(default=None, max_length=255)
+    inbound_spam_threshold: int | None = Field(default=None, ge=0, le=2**31 - 1)
     track_opens: bool | None = None
     track_links: str | None = None
     include_bounce_content_in_hook: bool | None = None

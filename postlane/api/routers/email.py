@@ -110,9 +110,6 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
         raise _invalid(f"Maximum of {MAX_RECIPIENTS} recipients allowed per email message.")
     if req.html_body is None and req.text_body is None:
         raise _invalid("Provide either email TextBody or HtmlBody or both.")
-    for name, body in (("TextBody", req.text_body), ("HtmlBody", req.html_body)):
-        if body is not None and "\0" in body:
-            raise _invalid(f"{name} cannot contain NUL characters.")
     problem = limits.too_long(From=req.from_.strip(), ReplyTo=req.reply_to.strip(),
                               Subject=req.subject.strip(), Tag=req.tag.strip())
     if problem:

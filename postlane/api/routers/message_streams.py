@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from pydantic import Field, field_validator
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
@@ -23,16 +24,25 @@ router = APIRouter()
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
 #: Default streams that must stay: every server sends transactional mail and receives.
 _PERMANENT = ("outbound", "inbound")
+UNSUBSCRIBE_HANDLING = ("None", "Postmark", "Custom")
 
 
 class SubscriptionConfig(PostmarkModel):
     unsubscribe_handling_type: str = "None"
 
+    @field_validator("unsubscribe_handling_type")
+    @classmethod
+    def _handling(cls, value: str) -> str:
+        for kind in UNSUBSCRIBE_HANDLING:
+            if kind.lower() == value.lower():
+                return kind
+        raise ValueError(f"must be one of {', '.join(UNSUBSCRIBE_HANDLING)}")
+
 
 class StreamRequest(PostmarkModel):
     id: str | None = None
-    name: str | None = None
-    description: str | None = None
+    name: str | None = Field(default=None, max_length=100)  # the columns' sizes
+    description: str | None = Field(default=None, max_length=1000)
     message_stream_type: str | None = None
     subscription_management_configuration: SubscriptionConfig | None = None
 
@@ -139,14 +149,14 @@ async def create_stream(request: Request,
 
 
 @router.get("/message-streams/{stream_id}")
-async def get_stream(stream_id: str, request: Request,
+async def get_stream(stream_id: deps.StreamId, request: Request,
                      ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_get, db, ctx.server_id, stream_id)
 
 
 @router.patch("/message-streams/{stream_id}", openapi_extra=openapi.extra(StreamRequest))
-async def edit_stream(stream_id: str, request: Request,
+async def edit_stream(stream_id: deps.StreamId, request: Request,
                       ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     req = parse(StreamRequest, await read_json(request), ErrorCode.STREAM_INVALID)
     db = deps.db(request)
@@ -154,14 +164,14 @@ async def edit_stream(stream_id: str, request: Request,
 
 
 @router.post("/message-streams/{stream_id}/archive")
-async def archive_stream(stream_id: str, request: Request,
+async def archive_stream(stream_id: deps.StreamId, request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_archive, db, ctx.server_id, stream_id)
 
 
 @router.post("/message-streams/{stream_id}/unarchive")
-async def unarchive_stream(stream_id: str, request: Request,
+async def unarchive_stream(stream_id: deps.StreamId, request: Request,
                            ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_unarchive, db, ctx.server_id, stream_id)

@@ -50,14 +50,14 @@ def _details(db: Database, server_id: int, message_id: str) -> dict[str, Any]:
 
 
 @router.get("/messages/outbound/{message_id}/details")
-async def details(message_id: str, request: Request,
+async def details(message_id: deps.MessageId, request: Request,
                   ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     return await db.run(_details, db, ctx.server_id, message_id)
 
 
 @router.get("/messages/outbound/{message_id}/dump")
-async def dump(message_id: str, request: Request,
+async def dump(message_id: deps.MessageId, request: Request,
                ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     message = await db.run(_details, db, ctx.server_id, message_id)

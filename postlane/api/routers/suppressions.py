@@ -67,7 +67,7 @@ _DUMP = [openapi.query("SuppressionReason",
 
 @router.get("/message-streams/{stream_id}/suppressions/dump",
             openapi_extra=openapi.extra(params=_DUMP))
-async def dump(stream_id: str, request: Request,
+async def dump(stream_id: deps.StreamId, request: Request,
                ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     email = deps.query(request, "EmailAddress")
     filters = {
@@ -83,7 +83,7 @@ async def dump(stream_id: str, request: Request,
 
 @router.post("/message-streams/{stream_id}/suppressions",
              openapi_extra=openapi.extra(SuppressionsRequest))
-async def create(stream_id: str, request: Request,
+async def create(stream_id: deps.StreamId, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)
     db = deps.db(request)
@@ -92,7 +92,7 @@ async def create(stream_id: str, request: Request,
 
 @router.post("/message-streams/{stream_id}/suppressions/delete",
              openapi_extra=openapi.extra(SuppressionsRequest))
-async def delete(stream_id: str, request: Request,
+async def delete(stream_id: deps.StreamId, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)
     db = deps.db(request)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
@@ -64,7 +64,7 @@ class Triggers(PostmarkModel):
 
 
 class WebhookRequest(PostmarkModel):
-    url: str | None = None
+    url: str | None = Field(default=None, max_length=2000)
     message_stream: str | None = None
     http_auth: HttpAuth | None = None
     http_headers: list[HttpHeader] | None = None
