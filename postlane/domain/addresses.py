@@ -6,6 +6,8 @@ import re
 from email.headerregistry import Address
 from email.utils import getaddresses
 
+from postlane.domain import limits
+
 # Deliberately permissive local part, strict enough to reject obvious garbage and
 # header-injection attempts (no whitespace, no angle brackets, no control characters).
 _ADDR_RE = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+"
@@ -29,7 +31,7 @@ def parse_list(value: str | None) -> list[tuple[str, str]]:
     """
     if not value or not value.strip():
         return []
-    if any(ch in value for ch in "\r\n\0"):
+    if limits.has_line_break(value):
         raise ValueError("Address fields cannot contain line breaks")
     if value.count("<") != value.count(">") or value.count('"') % 2:
         raise ValueError(f"Invalid address field '{value.strip()}': unbalanced <> or quotes")

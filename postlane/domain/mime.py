@@ -7,6 +7,8 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
+from postlane.domain import limits
+
 
 def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, subject: str,
             text_body: str | None, html_body: str | None, headers: list[dict[str, str]],
@@ -36,6 +38,13 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
         msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype or "octet-stream",
                            filename=att.get("Name") or "attachment",
                            cid=f"<{att['ContentID']}>" if att.get("ContentID") else None)
+    for part in msg.walk():
+        for name, value in part.items():
+            # RFC 2047 words are decoded when a header is set, and Python before 3.11.10
+            # (CVE-2024-6923) writes a decoded CR/LF out as is: a forged header.
+            if limits.has_line_break(str(value)):
+                raise ValueError(f"the {name} header would contain a line break "
+                                 "(encoded words count)")
     return bytes(msg)
 
 

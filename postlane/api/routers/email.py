@@ -66,7 +66,7 @@ def _invalid(message: str) -> ApiError:
 
 
 def _clean(value: str, what: str) -> str:
-    if any(ch in value for ch in "\r\n\0"):
+    if limits.has_line_break(value):
         raise _invalid(f"{what} cannot contain line breaks.")
     return value.strip()
 
@@ -88,7 +88,8 @@ def _attachments(items: list[AttachmentItem]) -> list[dict[str, Any]]:
             raise _invalid(f"Attachment '{item.name}' is not valid base64.") from exc
         out.append({"Name": _clean(item.name, "Attachment name"),
                     "ContentType": _clean(item.content_type, "Attachment ContentType"),
-                    "ContentID": item.content_id, "ContentLength": len(data), "Data": data})
+                    "ContentID": _clean(item.content_id, "Attachment ContentID")
+                    if item.content_id else None, "ContentLength": len(data), "Data": data})
     return out
 
 
@@ -120,11 +121,14 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
                for h in req.headers]
     attachments = _attachments(req.attachments)
     subject = _clean(req.subject, "Subject")
-    raw = mime.compose(from_field=req.from_.strip(), to_field=req.to.strip(),
-                       cc_field=req.cc.strip(), reply_to=_clean(req.reply_to, "ReplyTo"),
-                       subject=subject, text_body=req.text_body, html_body=req.html_body,
-                       headers=headers, attachments=attachments, message_id="postlane",
-                       domain="postlane.local")
+    try:
+        raw = mime.compose(from_field=req.from_.strip(), to_field=req.to.strip(),
+                           cc_field=req.cc.strip(), reply_to=_clean(req.reply_to, "ReplyTo"),
+                           subject=subject, text_body=req.text_body, html_body=req.html_body,
+                           headers=headers, attachments=attachments, message_id="postlane",
+                           domain="postlane.local")
+    except (ValueError, TypeError) as exc:  # the email package refuses what it cannot write
+        raise _invalid(f"The message cannot be composed: {exc}") from exc
     if len(raw) > max_bytes:
         raise _invalid(f"The message exceeds the size limit of {max_bytes} bytes.")
     return Submission(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -27,15 +28,29 @@ class HttpAuth(PostmarkModel):
     password: str = ""
 
 
+#: RFC 9110: a field name is a token; a value is visible ASCII, spaces and tabs (what the
+#: HTTP client sends; anything else would break every delivery of the webhook).
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
+
+
 class HttpHeader(PostmarkModel):
     name: str
     value: str = ""
 
-    @field_validator("name", "value")
+    @field_validator("name")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        if not _FIELD_NAME.fullmatch(value):
+            raise ValueError("a header name is letters, digits and !#$%&'*+-.^_`|~ only")
+        return value
+
+    @field_validator("value")
     @classmethod
     def _one_line(cls, value: str) -> str:
-        if any(ch in value for ch in "\r\n\0"):
-            raise ValueError("header names and values cannot contain line breaks")
+        if not _FIELD_VALUE.fullmatch(value):
+            raise ValueError("header values cannot contain line breaks or control "
+                             "characters, and must be ASCII")
         return value
 
 
