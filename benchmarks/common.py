@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from postlane.cli import banner_fields
 from postlane.store import migrate
 from postlane.store.database import Database, normalize_url
 
@@ -81,14 +82,6 @@ def children(pid: int) -> list[int]:
         with contextlib.suppress(OSError):
             found += [int(p) for p in task.read_text().split()]
     return found
-
-
-_BANNER = {
-    "api": re.compile(r"HTTP API\s+: (http://\S+)"),
-    "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
-    "account": re.compile(r"Account token\s+: (\S+)"),
-    "server": re.compile(r"Server token\s+: (\S+)  \(server (\d+)"),
-}
 
 
 @dataclass
@@ -147,12 +140,7 @@ class Served:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:  # read to the end, so the pipe never fills up
             self.lines.append(line)
-            for key, pattern in _BANNER.items():
-                match = pattern.search(line)
-                if match:
-                    self.found[key] = match.group(1)
-                    if key == "server":
-                        self.found["server_id"] = match.group(2)
+            self.found.update(banner_fields(line))
             if line.strip() == "Ready.":
                 self.ready_at = time.perf_counter()
                 self.ready.set()

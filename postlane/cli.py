@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import sys
 from typing import Any
@@ -42,6 +43,27 @@ def _banner(settings: Settings, boot: Bootstrap) -> str:
         lines.append(f"  Server token    : {boot.server_token}  (server {boot.server_id}, "
                      "use as SMTP user name and password)")
     return "\n".join(lines)
+
+
+#: How to read the banner back (tests, benchmarks, scripts that start `postlane serve`).
+BANNER_FIELDS = {
+    "api": re.compile(r"HTTP API\s+: (http://\S+)"),
+    "smtp": re.compile(r"SMTP submission : [\d.:\[\]a-f]+:(\d+) "),
+    "inbound": re.compile(r"Bounce MX\s+: [\d.:\[\]a-f]+:(\d+) "),
+    "account": re.compile(r"Account token\s+: (\S+)"),
+    "server": re.compile(r"Server token\s+: (\S+)"),
+    "server_id": re.compile(r"Server token\s+: \S+\s+\(server (\d+),"),
+}
+
+
+def banner_fields(line: str) -> dict[str, str]:
+    """The banner values a line of `postlane serve` output carries (usually none)."""
+    found = {}
+    for key, pattern in BANNER_FIELDS.items():
+        match = pattern.search(line)
+        if match:
+            found[key] = match.group(1)
+    return found
 
 
 @click.group()

@@ -4,7 +4,6 @@ cannot give: SIGKILL mid-load, or per-process resource limits (RLIMIT_FSIZE)."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -16,12 +15,7 @@ from pathlib import Path
 
 import httpx
 
-_BANNER = {
-    "api": re.compile(r"HTTP API\s+: (http://\S+)"),
-    "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
-    "account": re.compile(r"Account token\s+: (\S+)"),
-    "server": re.compile(r"Server token\s+: (\S+)"),
-}
+from postlane.cli import banner_fields
 
 
 @dataclass
@@ -60,10 +54,7 @@ class ServeProcess:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:  # read to the end, so the pipe never fills up
             self.lines.append(line)
-            for key, pattern in _BANNER.items():
-                match = pattern.search(line)
-                if match:
-                    self.found[key] = match.group(1)
+            self.found.update(banner_fields(line))
             if line.strip() == "Ready.":
                 self.ready.set()
         self.ready.set()

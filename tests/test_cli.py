@@ -4,7 +4,6 @@ printed, every role answering, a clean stop on SIGTERM, and the same tokens on r
 from __future__ import annotations
 
 import os
-import re
 import signal
 import smtplib
 import subprocess
@@ -17,13 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-BANNER = {
-    "api": re.compile(r"HTTP API\s+: (http://\S+)"),
-    "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
-    "inbound": re.compile(r"Bounce MX\s+: [\d.]+:(\d+)"),
-    "account": re.compile(r"Account token\s+: (\S+)"),
-    "server": re.compile(r"Server token\s+: (\S+)"),
-}
+from postlane.cli import banner_fields
 
 
 def _command(*args: str) -> list[str]:
@@ -43,10 +36,7 @@ def serve(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[
     try:
         for line in proc.stdout:
             lines.append(line)
-            for key, pattern in BANNER.items():
-                match = pattern.search(line)
-                if match:
-                    found[key] = match.group(1)
+            found.update(banner_fields(line))
             if line.strip() == "Ready.":
                 found["pid"] = str(proc.pid)
                 break

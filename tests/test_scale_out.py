@@ -16,7 +16,6 @@ PostgreSQL only: this is what the jobs table's SKIP LOCKED leases are for.
 from __future__ import annotations
 
 import os
-import re
 import signal
 import smtplib
 import subprocess
@@ -33,6 +32,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from postlane.cli import banner_fields
 from postlane.store import migrate
 from postlane.store.database import Database, normalize_url
 from tests.conftest import _truncate
@@ -66,15 +66,6 @@ class Proc:
         return self.log.read_text(errors="replace")
 
 
-BANNER = {
-    "api": re.compile(r"HTTP API\s+: (http://\S+)"),
-    "smtp": re.compile(r"SMTP submission : [\d.]+:(\d+)"),
-    "account": re.compile(r"Account token\s+: (\S+)"),
-    "server": re.compile(r"Server token\s+: (\S+)"),
-    "server_id": re.compile(r"\(server (\d+),"),
-}
-
-
 class Cluster:
     """Real `postlane serve` processes; output goes to files so a full pipe never blocks
     them."""
@@ -105,10 +96,8 @@ class Cluster:
                 return "\nReady." in proc.text()
 
             wait_until(up, timeout=WAIT, interval=0.1, message=f"{proc.name} ready")
-            for key, pattern in BANNER.items():
-                match = pattern.search(proc.text())
-                if match:
-                    proc.banner[key] = match.group(1)
+            for line in proc.text().splitlines():
+                proc.banner.update(banner_fields(line))
 
     def start(self, name: str, roles: str, **env: str) -> Proc:
         proc = self.spawn(name, roles, **env)
