@@ -29,7 +29,7 @@ from tests.harness import test_settings as settings_for
 
 pytestmark = pytest.mark.timeout(900)
 
-EXAMPLES = 30
+EXAMPLES = 40
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 
