@@ -12,23 +12,19 @@ import contextlib
 import math
 import os
 import re
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import sqlalchemy as sa
 
-from postlane.cli import banner_fields
+from postlane import testing
 from postlane.store import migrate
 from postlane.store.database import Database, normalize_url
+from postlane.testing import ServeProcess
 
 PG_ADMIN_URL = os.environ.get("POSTLANE_TEST_PG_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
@@ -84,95 +80,19 @@ def children(pid: int) -> list[int]:
     return found
 
 
-@dataclass
-class Served:
-    """A running `postlane serve` child: what its banner said, and its output."""
-
-    proc: subprocess.Popen[str]
-    data_dir: Path
-    lines: list[str] = field(default_factory=list)
-    found: dict[str, str] = field(default_factory=dict)
-    ready: threading.Event = field(default_factory=threading.Event)
-    ready_at: float = math.nan  # time.perf_counter() when "Ready." was read
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    @property
-    def api_url(self) -> str:
-        return self.found["api"]
-
-    @property
-    def smtp_port(self) -> int:
-        return int(self.found["smtp"])
-
-    @property
-    def server_token(self) -> str:
-        return self.found["server"]
-
-    @property
-    def account_token(self) -> str:
-        return self.found["account"]
-
-    @property
-    def server_id(self) -> int:
-        return int(self.found["server_id"])
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{(self.data_dir / 'postlane.db').resolve()}"
+class Served(ServeProcess):
+    """A `postlane serve` child, with the memory figure the benchmarks report."""
 
     def peak_rss_mib(self) -> float:
         """The server's peak RSS, plus its child processes' (each one's own peak)."""
         return peak_rss_mib(self.pid) + sum(peak_rss_mib(c) for c in children(self.pid))
 
-    def output(self, last: int = 60) -> str:
-        return "".join(self.lines[-last:])
-
-    def api(self, account: bool = False) -> httpx.Client:
-        header = "X-Postmark-Account-Token" if account else "X-Postmark-Server-Token"
-        token = self.account_token if account else self.server_token
-        return httpx.Client(base_url=self.api_url, timeout=30,
-                            headers={header: token, "Accept": "application/json"})
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:  # read to the end, so the pipe never fills up
-            self.lines.append(line)
-            self.found.update(banner_fields(line))
-            if line.strip() == "Ready.":
-                self.ready_at = time.perf_counter()
-                self.ready.set()
-        self.ready.set()
-
-    def stop(self) -> None:
-        """SIGTERM and wait; SIGKILL if it hangs. Safe to call more than once."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=STOP_TIMEOUT)
-
 
 def start(data_dir: Path, roles: Sequence[str], env: dict[str, str] | None = None,
           database_url: str | None = None) -> Served:
     """Start `postlane serve` (ports 0, quiet logs) and wait for its "Ready." line."""
-    command = [sys.executable, "-m", "postlane.cli", "serve", "--data-dir", str(data_dir),
-               "--roles", ",".join(roles), "--smtp-port", "0", "--api-port", "0",
-               "--inbound-port", "0", "--log-level", "WARNING"]
-    if database_url:
-        command += ["--database-url", database_url]
-    proc = subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    served = Served(proc, data_dir)
-    threading.Thread(target=served._drain, daemon=True).start()
-    if not served.ready.wait(READY_TIMEOUT) or proc.poll() is not None:
-        served.stop()
-        raise RuntimeError("postlane serve did not become ready:\n" + served.output())
-    return served
+    return testing.start(data_dir, kind=Served, roles=roles, database_url=database_url,
+                         env=env, log_level="WARNING", timeout=READY_TIMEOUT)
 
 
 @contextlib.contextmanager
