@@ -44,12 +44,3 @@ class ApiError(Exception):
         self.code = int(code)
         self.message = message
         self.status = status
-
-
-def not_found(code: ErrorCode, what: str) -> ApiError:
-    """Postmark answers missing resources with 422, not 404; clients rely on it."""
-    return ApiError(code, f"{what} was not found.", 422)
-
-
-def invalid(message: str, code: ErrorCode = ErrorCode.INVALID_FIELD) -> ApiError:
-    return ApiError(code, message, 422)

@@ -110,14 +110,3 @@ def recipients_by_message(conn: Connection,
         for row in rows:
             out[row["message_id"]].append(row)
     return out
-
-
-def statuses_of(conn: Connection, message_ids: Sequence[str]) -> dict[str, list[str]]:
-    """Recipient statuses per message, to derive each message's overall Status."""
-    out: dict[str, list[str]] = {mid: [] for mid in message_ids}
-    if message_ids:
-        rows = conn.execute(sa.select(recipients.c.message_id, recipients.c.status)
-                            .where(recipients.c.message_id.in_(message_ids))).all()
-        for mid, status in rows:
-            out[mid].append(status)
-    return out
