@@ -14,7 +14,6 @@ import os
 import re
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from postlane import testing
-from postlane.store import migrate
-from postlane.store.database import Database, normalize_url
+from postlane.store.database import normalize_url
 from postlane.testing import ServeProcess
 
 PG_ADMIN_URL = os.environ.get("POSTLANE_TEST_PG_URL",
@@ -213,27 +211,9 @@ def pg_problem() -> str | None:
         return str(exc).splitlines()[0]
 
 
-@contextlib.contextmanager
-def pg_database() -> Iterator[str]:
+def pg_database() -> contextlib.AbstractContextManager[str]:
     """A fresh, migrated PostgreSQL database, dropped on exit."""
-    name = f"postlane_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(normalize_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = str(sa.engine.make_url(normalize_url(PG_ADMIN_URL)).set(database=name)
-              .render_as_string(hide_password=False))
-    try:
-        db = Database(url, pool_size=2)
-        migrate.upgrade(db)
-        db.close()
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    return testing.fresh_pg_database(PG_ADMIN_URL, "postlane_bench")
 
 
 # -- running one module by hand -------------------------------------------------------------

@@ -4,6 +4,7 @@ benchmarks. Ports are ephemeral; the tokens and URLs come from the banner."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -11,14 +12,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
 import httpx
+import sqlalchemy as sa
 
 from postlane.cli import banner_fields
+from postlane.store import migrate
+from postlane.store.database import Database, normalize_url
 
 P = TypeVar("P", bound="ServeProcess")
 
@@ -124,3 +129,27 @@ def start(data_dir: Path, *, kind: type[P] = ServeProcess,  # type: ignore[assig
         running.stop()
         raise RuntimeError("postlane serve did not become ready:\n" + running.output())
     return running
+
+
+@contextlib.contextmanager
+def fresh_pg_database(admin_url: str, prefix: str = "postlane") -> Iterator[str]:
+    """A new, migrated PostgreSQL database (created through ``admin_url``), dropped on
+    exit with any connections still open to it. Yields its URL."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = str(sa.engine.make_url(normalize_url(admin_url)).set(database=name)
+              .render_as_string(hide_password=False))
+    try:
+        db = Database(url, pool_size=2)
+        migrate.upgrade(db)
+        db.close()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()

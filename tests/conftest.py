@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from postlane.store import migrate
 from postlane.store.database import Database, normalize_url
 from postlane.store.schema import metadata
+from postlane.testing import fresh_pg_database
 from tests.harness import RunningServer, WebhookReceiver, start_server, test_settings
 
 #: The dashboard's browser fixtures (browser, page, dash): tests/browser.py.
@@ -50,24 +50,8 @@ def pg_database() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-    name = f"postlane_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(normalize_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = str(sa.engine.make_url(normalize_url(PG_ADMIN_URL)).set(database=name)
-              .render_as_string(hide_password=False))
-    db = Database(url, pool_size=2)
-    migrate.upgrade(db)
-    db.close()
-    try:
+    with fresh_pg_database(PG_ADMIN_URL, "postlane_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
