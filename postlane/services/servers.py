@@ -8,12 +8,12 @@ from pydantic import Field, field_validator
 from sqlalchemy.engine import Connection, RowMapping
 
 from postlane.api.models import PostmarkModel
+from postlane.domain import limits
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.types import DeliveryType
 from postlane.store import servers
 
 COLORS = ("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange")
-TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
 
 
 class ServerFields(PostmarkModel):
@@ -58,8 +58,8 @@ class ServerFields(PostmarkModel):
     @field_validator("track_links")
     @classmethod
     def _track_links(cls, value: str | None) -> str | None:
-        if value is not None and value not in TRACK_LINKS:
-            raise ValueError(f"must be one of {', '.join(TRACK_LINKS)}")
+        if value is not None and value not in limits.TRACK_LINKS:
+            raise ValueError(f"must be one of {', '.join(limits.TRACK_LINKS)}")
         return value
 
     @field_validator("delivery_type")

@@ -28,7 +28,6 @@ router = APIRouter()
 
 MAX_BATCH = 500
 MAX_RECIPIENTS = 50
-TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
 
 
 class HeaderItem(PostmarkModel):
@@ -115,8 +114,8 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
                               Subject=req.subject.strip(), Tag=req.tag.strip())
     if problem:
         raise _invalid(problem)
-    if req.track_links not in TRACK_LINKS:
-        raise _invalid(f"TrackLinks must be one of {', '.join(TRACK_LINKS)}.")
+    if req.track_links not in limits.TRACK_LINKS:
+        raise _invalid(f"TrackLinks must be one of {', '.join(limits.TRACK_LINKS)}.")
     headers = [{"Name": _header_name(h.name), "Value": _clean(h.value, "Header value")}
                for h in req.headers]
     attachments = _attachments(req.attachments)
