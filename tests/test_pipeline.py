@@ -5,6 +5,7 @@ retry) and the Worker's claim loop running jobs exactly once."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -268,3 +269,77 @@ def test_worker_leaves_unreachable_live_delivery_queued_for_retry(db: Database) 
     assert events(db, message_id) == [("a@example.com", "Transient")]
     assert bounce_rows(db, server_id) == []
     assert [r["state"] for r in job_rows(db, JobKind.SCREEN)] == [JobState.DONE.value]
+
+
+# --- screening in batches (the worker's group transactions) -------------------------------
+
+def claim_screens(db: Database, owner: str = "test-worker") -> list[jobs.Job]:
+    with db.write() as conn:
+        return [j for j in jobs.claim(conn, owner, 100, 3600) if j.kind is JobKind.SCREEN]
+
+
+def test_screen_batch_decides_each_message_as_alone(db: Database) -> None:
+    hooks_on = make_server(db, bounce_hook_url="http://127.0.0.1:9/legacy")
+    hooks_off = make_server(db, hooks=False)
+    for server_id in (hooks_on, hooks_off):
+        suppress(db, server_id, "gone@example.com", SuppressionReason.HARD_BOUNCE)
+    bounced = [submit(db, hooks_on, ["Gone@Example.com", f"ok{i}@example.com"])
+               for i in range(3)]
+    only_suppressed = submit(db, hooks_on, ["gone@example.com"])
+    silent = submit(db, hooks_off, ["gone@example.com", "fine@example.com"])
+    batch = claim_screens(db)
+    with db.write() as conn:  # a duplicate job for one message must not bounce it twice
+        jobs.enqueue(conn, JobKind.SCREEN, bounced[0], 5)
+    batch += claim_screens(db)
+    assert len(batch) == 6
+
+    with db.write() as conn:
+        assert screen.run_many(conn, batch, SmtpApiErrorLabels.SEED) == [None] * 6
+
+    rows = bounce_rows(db, hooks_on)
+    assert sorted(b["message_id"] for b in rows) == sorted([*bounced, only_suppressed])
+    assert {(b["email"], b["bounce_type"], b["type_code"]) for b in rows} == {
+        ("gone@example.com", "InternalError", 4003)}
+    assert bounce_rows(db, hooks_off) == []
+    for i, message_id in enumerate(bounced):
+        assert statuses(db, message_id) == {"gone@example.com": "Bounced",
+                                            f"ok{i}@example.com": "Queued"}
+        assert events(db, message_id) == [("Gone@Example.com", "Bounced")]
+    assert statuses(db, silent) == {"gone@example.com": "Suppressed",
+                                    "fine@example.com": "Queued"}
+    assert events(db, silent) == [("gone@example.com", "Suppressed")]
+    # Each bounce goes to the webhook and the legacy URL; only messages with someone
+    # left to deliver to get a deliver job.
+    assert len(job_rows(db, JobKind.NOTIFY)) == 2 * len(rows)
+    assert sorted(r["ref"] for r in job_rows(db, JobKind.DELIVER)) == sorted([*bounced, silent])
+    assert {r["state"] for r in job_rows(db, JobKind.SCREEN)} == {JobState.DONE.value}
+
+
+def test_screen_batch_with_a_lost_lease_settles_the_others(db: Database) -> None:
+    server_id = make_server(db)
+    suppress(db, server_id, "gone@example.com")
+    ids = [submit(db, server_id, ["gone@example.com"]) for _ in range(4)]
+    batch = claim_screens(db)
+    with db.write() as conn:  # another worker took the third job after our lease ran out
+        conn.execute(jobs_table.update().where(jobs_table.c.id == batch[2].id)
+                     .values(lease_owner="another-worker"))
+
+    async def through_group_commit() -> list[Any]:
+        tx = GroupCommitter(db)
+        many = functools.partial(screen.run_many, labels=SmtpApiErrorLabels.SEED)
+        futures = [tx.submit(functools.partial(screen.run, job=job,
+                                               labels=SmtpApiErrorLabels.SEED),
+                             many=many, payload=job) for job in batch]
+        tasks = [asyncio.ensure_future(f) for f in futures]
+        await asyncio.sleep(0)  # all four queued before the committer looks: one batch
+        tx.start()
+        try:
+            return await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            tx.stop()
+
+    results = asyncio.run(through_group_commit())
+    assert [type(r) for r in results] == [type(None), type(None), jobs.LeaseLost, type(None)]
+    assert sorted(b["message_id"] for b in bounce_rows(db, server_id)) == sorted(
+        ids[:2] + ids[3:])
+    assert statuses(db, ids[2]) == {"gone@example.com": "Queued"}  # left to its new owner

@@ -8,8 +8,9 @@ caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -34,11 +35,43 @@ class BounceFacts:
     #: The recipient row the bounce settles (None for reports about already-sent mail).
     recipient_id: int | None = None
     event_details: Mapping[str, Any] | None = None
+    #: The recipient as the sender wrote it, for the message event (else ``email``).
+    address: str | None = None
+
+
+#: One bounce to record: the server, the message and what is known about the bounce.
+Case = tuple[Mapping[Any, Any], Mapping[Any, Any], BounceFacts]
 
 
 def record(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
            facts: BounceFacts) -> dict[str, Any]:
-    values: dict[str, Any] = {
+    return record_many(conn, [(server, message, facts)])[0]
+
+
+def record_many(conn: Connection, cases: Sequence[Case]) -> list[dict[str, Any]]:
+    """Several bounces with one statement per table (a batch of screen steps raises many
+    SMTP API Errors at once). Returns each bounce's values with its new id."""
+    now = utcnow()
+    rows = [_values(server, message, facts, now) for server, message, facts in cases]
+    for row, bounce_id in zip(rows, bounces.insert_many(conn, rows), strict=True):
+        row["id"] = bounce_id
+    messages.set_recipient_status(
+        conn, [facts.recipient_id for _, _, facts in cases if facts.recipient_id is not None],
+        RecipientStatus.BOUNCED)
+    _suppress(conn, cases)
+    messages.add_events(conn, [
+        messages.event_row(message["id"], facts.address or facts.email, EventType.BOUNCED,
+                           {"Summary": facts.details, "BounceID": str(row["id"]),
+                            "Type": facts.kind.type, **(facts.event_details or {})}, now)
+        for (_, message, facts), row in zip(cases, rows, strict=True)])
+    notify.enqueue_many(conn, [notify.bounce_notice(server, row)
+                               for (server, _, _), row in zip(cases, rows, strict=True)])
+    return rows
+
+
+def _values(server: Mapping[Any, Any], message: Mapping[Any, Any], facts: BounceFacts,
+            now: datetime) -> dict[str, Any]:
+    return {
         "server_id": server["id"], "stream": message["stream"], "message_id": message["id"],
         "recipient_id": facts.recipient_id, "bounce_type": facts.kind.type,
         "type_code": facts.kind.code, "name": facts.kind.name,
@@ -46,16 +79,18 @@ def record(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, An
         "from_field": message["from_field"], "subject": message["subject"],
         "tag": message["tag"], "metadata": message["metadata"] or {},
         "content": facts.content, "dump_available": facts.content is not None,
-        "inactive": facts.inactive, "can_activate": facts.can_activate, "bounced_at": utcnow(),
+        "inactive": facts.inactive, "can_activate": facts.can_activate, "bounced_at": now,
     }
-    values["id"] = bounces.insert(conn, values)
-    if facts.recipient_id is not None:
-        messages.set_recipient_status(conn, [facts.recipient_id], RecipientStatus.BOUNCED)
-    if facts.suppress is not None:
-        suppressions.add(conn, server["id"], message["stream"], facts.email, facts.suppress,
-                         SuppressionOrigin.RECIPIENT)
-    event = {"Summary": facts.details, "BounceID": str(values["id"]), "Type": facts.kind.type}
-    event.update(facts.event_details or {})
-    messages.add_event(conn, message["id"], facts.email, EventType.BOUNCED, event)
-    notify.enqueue_bounce(conn, server, values)
-    return values
+
+
+def _suppress(conn: Connection, cases: Sequence[Case]) -> None:
+    """Where Postmark suppresses (hard bounce, spam complaint); an address already on the
+    list keeps its original reason."""
+    wanted: dict[tuple[int, str, SuppressionReason], list[str]] = {}
+    for server, message, facts in cases:
+        if facts.suppress is not None:
+            wanted.setdefault((server["id"], message["stream"], facts.suppress),
+                              []).append(facts.email)
+    for (server_id, stream, reason), emails in wanted.items():
+        suppressions.add_many(conn, server_id, stream, emails, reason,
+                              SuppressionOrigin.RECIPIENT)

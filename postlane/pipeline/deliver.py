@@ -125,7 +125,7 @@ def _hard_bounce(conn: Connection, server: Mapping[Any, Any], message: Mapping[A
         kind=bounce_types.BY_TYPE["HardBounce"], email=recipient["email"],
         details=f"{result.server}: {result.summary}", inactive=True, can_activate=True,
         suppress=SuppressionReason.HARD_BOUNCE, recipient_id=recipient["id"],
-        content=result.summary))
+        content=result.summary, address=recipient["address"]))
 
 
 def _gave_up(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
@@ -134,7 +134,7 @@ def _gave_up(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, 
         kind=bounce_types.BY_TYPE["SoftBounce"], email=recipient["email"],
         details=f"Gave up after repeated temporary failures. Last: {result.summary}",
         inactive=False, can_activate=False, recipient_id=recipient["id"],
-        content=result.summary))
+        content=result.summary, address=recipient["address"]))
 
 
 def _transient(conn: Connection, message: Mapping[Any, Any], recipient: Mapping[Any, Any],

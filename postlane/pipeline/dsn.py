@@ -89,7 +89,7 @@ def _record_all(conn: Connection, server: Mapping[Any, Any], message: Mapping[An
             inactive=verdict.inactive, can_activate=verdict.can_activate,
             suppress=verdict.suppress, content=content,
             recipient_id=recipient["id"] if settles else None,
-            event_details=_event_details(item),
+            event_details=_event_details(item), address=recipient["address"],
         ))
         recorded.append(f"{verdict.kind.type} {recipient['email']}")
     return recorded, unmatched

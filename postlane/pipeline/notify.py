@@ -7,11 +7,12 @@ import base64
 import functools
 import itertools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from postlane.domain import payloads
 from postlane.domain.retry import WEBHOOK_SCHEDULE, max_attempts, next_delay
@@ -56,38 +57,70 @@ _LEGACY: dict[WebhookTrigger, tuple[str, str | None]] = {
 }
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One record to announce: ``build(include_content)`` makes its payload."""
+
+    server: Mapping[Any, Any]
+    stream: str
+    trigger: WebhookTrigger
+    record_type: str
+    build: Callable[[bool], dict[str, Any]]
+
+
 def enqueue(conn: Connection, server: Mapping[Any, Any], stream: str, trigger: WebhookTrigger,
             record_type: str, build: Callable[[bool], dict[str, Any]]) -> int:
     """Queue one POST for every webhook of ``stream`` with ``trigger`` enabled, plus the
-    server's legacy hook URL. ``build(include_content)`` makes the payload. Returns the
-    number queued."""
-    targets: list[tuple[int | None, str, Any, list[Any], bool]] = []
-    for hook in webhooks.listing(conn, server["id"], stream):
-        trig = _trigger(hook, trigger)
+    server's legacy hook URL. Returns the number queued."""
+    return enqueue_many(conn, [Notice(server, stream, trigger, record_type, build)])
+
+
+def enqueue_many(conn: Connection, notices: Sequence[Notice]) -> int:
+    """:func:`enqueue` for several records: each stream's webhooks are read once, and the
+    deliveries and their jobs are written with one statement each."""
+    hooks: dict[tuple[int, str], list[RowMapping]] = {}
+    rows: list[dict[str, Any]] = []
+    for notice in notices:
+        key = (notice.server["id"], notice.stream)
+        if key not in hooks:
+            hooks[key] = webhooks.listing(conn, *key)
+        for webhook_id, url, auth, headers, include in _targets(notice, hooks[key]):
+            rows.append({"server_id": notice.server["id"], "webhook_id": webhook_id,
+                         "url": url, "record_type": notice.record_type,
+                         "payload": notice.build(include), "http_auth": auth,
+                         "http_headers": headers})
+    delivery_ids = webhooks.add_deliveries(conn, rows)
+    jobs.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids],
+                      max_attempts(WEBHOOK_SCHEDULE))
+    return len(delivery_ids)
+
+
+#: Where one record goes: (webhook id or None for the legacy URL, url, auth, headers,
+#: include content).
+Target = tuple[int | None, str, Any, list[Any], bool]
+
+
+def _targets(notice: Notice, hooks: Sequence[Mapping[Any, Any]]) -> list[Target]:
+    targets: list[Target] = []
+    for hook in hooks:
+        trig = _trigger(hook, notice.trigger)
         if trig.get("Enabled"):
             targets.append((hook["id"], hook["url"], hook["http_auth"],
                             list(hook["http_headers"] or []), bool(trig.get("IncludeContent"))))
-    url_column, content_column = _LEGACY[trigger]
-    if server[url_column]:
-        include = bool(server[content_column]) if content_column else False
-        targets.append((None, server[url_column], None, [], include))
-    for webhook_id, url, auth, headers, include_content in targets:
-        delivery_id = webhooks.add_delivery(conn, {
-            "server_id": server["id"], "webhook_id": webhook_id, "url": url,
-            "record_type": record_type, "payload": build(include_content),
-            "http_auth": auth, "http_headers": headers,
-        })
-        jobs.enqueue(conn, JobKind.NOTIFY, str(delivery_id), max_attempts(WEBHOOK_SCHEDULE))
-    return len(targets)
+    url_column, content_column = _LEGACY[notice.trigger]
+    if notice.server[url_column]:
+        include = bool(notice.server[content_column]) if content_column else False
+        targets.append((None, notice.server[url_column], None, [], include))
+    return targets
 
 
-def enqueue_bounce(conn: Connection, server: Mapping[Any, Any], bounce: Mapping[Any, Any]) -> int:
+def bounce_notice(server: Mapping[Any, Any], bounce: Mapping[Any, Any]) -> Notice:
     """Bounce webhooks; a spam complaint goes to SpamComplaint-trigger webhooks instead."""
     spam = bounce["bounce_type"] == "SpamComplaint"
-    return enqueue(conn, server, bounce["stream"],
-                   WebhookTrigger.SPAM_COMPLAINT if spam else WebhookTrigger.BOUNCE,
-                   "SpamComplaint" if spam else "Bounce",
-                   lambda include: payloads.bounce(bounce, include))
+    return Notice(server, bounce["stream"],
+                  WebhookTrigger.SPAM_COMPLAINT if spam else WebhookTrigger.BOUNCE,
+                  "SpamComplaint" if spam else "Bounce",
+                  lambda include: payloads.bounce(bounce, include))
 
 
 def _request_headers(delivery: Mapping[Any, Any]) -> dict[str, str]:

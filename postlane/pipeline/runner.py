@@ -43,6 +43,10 @@ class Worker:
         #: The worker's writes share transactions (one fsync for many steps), each step in
         #: its own savepoint, as the SMTP accepts do.
         self.tx = GroupCommitter(db)
+        #: Screen steps that share a group transaction are done together (one function
+        #: object, so the committer can tell they belong together).
+        self._screen_many = functools.partial(screen.run_many,
+                                              labels=settings.smtp_api_error_labels)
 
     def wake(self) -> None:
         """Called after an accept, from any thread: look for work now, not at the next poll."""
@@ -109,6 +113,9 @@ class Worker:
             elif job.kind is JobKind.DELIVER:
                 await deliver.run(self.tx, job, self.transport, self.settings.bounce_domain,
                                   self.settings.retry_scale)
+            elif job.kind is JobKind.SCREEN:
+                await self.tx.submit(functools.partial(self._step, job),
+                                     many=self._screen_many, payload=job)
             else:
                 await self.tx.submit(functools.partial(self._step, job))
             if job.kind is not JobKind.NOTIFY:

@@ -2,79 +2,115 @@
 suppression list and decide: deliver, raise an SMTP API Error bounce, or drop silently.
 
 Runs in one transaction with the job's completion, so a crash re-runs it whole, and only
-recipients still Queued are looked at: re-running never duplicates a bounce.
+recipients still Queued are looked at: re-running never duplicates a bounce. The worker
+screens a batch of messages at once, with a few statements for the whole batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 
 from postlane import screening
 from postlane.domain import bounce_types, suppression
 from postlane.domain.retry import DELIVERY_SCHEDULE, max_attempts
 from postlane.domain.suppression import Outcome, Suppression
 from postlane.domain.types import EventType, JobKind, RecipientStatus, Source
-from postlane.pipeline import notify
-from postlane.store import bounces, jobs, messages, servers
-from postlane.store.schema import utcnow
+from postlane.pipeline import bounce
+from postlane.store import jobs, messages, servers
+
+
+@dataclass
+class _Verdicts:
+    """What a batch decided, gathered so each table is written once."""
+
+    bounces: list[bounce.Case] = field(default_factory=list)
+    silenced: list[tuple[Mapping[Any, Any], Mapping[Any, Any], Suppression]] = field(
+        default_factory=list)
+    deliverable: list[str] = field(default_factory=list)  # message ids
 
 
 def run(conn: Connection, job: jobs.Job, labels: bounce_types.SmtpApiErrorLabels) -> None:
-    message = messages.get(conn, None, job.ref)
-    server = servers.get(conn, message["server_id"]) if message else None
-    if message is None or server is None:  # deleted with its server meanwhile
-        jobs.complete(conn, job)
-        return
-    pending = messages.recipients_of(conn, message["id"], RecipientStatus.QUEUED)
-    fates = screening.screen(conn, server["id"], message["stream"], Source(message["source"]),
-                             server["enable_smtp_api_error_hooks"], [r["email"] for r in pending])
-    deliverable = 0
-    for recipient in pending:
-        fate, found = fates[recipient["email"]]
-        if fate is Outcome.DELIVER:
-            deliverable += 1
-        elif fate is Outcome.SMTP_API_ERROR and found is not None:
-            _smtp_api_error(conn, server, message, recipient, found, labels)
-        elif found is not None:
-            _silently_suppressed(conn, message, recipient, found)
-    # A re-run must not add a second deliver job: two could send the same message twice.
-    if deliverable and not jobs.exists(conn, JobKind.DELIVER, message["id"]):
-        jobs.enqueue(conn, JobKind.DELIVER, message["id"], max_attempts(DELIVERY_SCHEDULE))
-    jobs.complete(conn, job)
+    run_many(conn, [job], labels)
 
 
-def _smtp_api_error(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
-                    recipient: Mapping[Any, Any], found: Suppression,
-                    labels: bounce_types.SmtpApiErrorLabels) -> None:
-    kind = bounce_types.smtp_api_error_type(labels)
+def run_many(conn: Connection, batch: Sequence[jobs.Job],
+             labels: bounce_types.SmtpApiErrorLabels) -> list[None]:
+    """Screen the batch's messages and complete its jobs. A message deleted with its
+    server meanwhile has nothing left to screen: its job just completes."""
+    found = messages.get_many(conn, sorted({job.ref for job in batch}))
+    owners = servers.get_many(conn, {m["server_id"] for m in found.values()})
+    live = {mid: m for mid, m in found.items() if m["server_id"] in owners}
+    pending = messages.recipients_by_message(conn, sorted(live), RecipientStatus.QUEUED)
+    verdicts = _Verdicts()
+    for group in _by_list(live.values(), owners):
+        _judge(conn, group, owners, pending, labels, verdicts)
+    _write(conn, verdicts)
+    jobs.complete_many(conn, batch)
+    return [None] * len(batch)
+
+
+def _by_list(found: Any, owners: Mapping[int, RowMapping]) -> list[list[RowMapping]]:
+    """Messages that share a suppression list and the rules applied to it (server,
+    stream, front door, hooks setting): each group is looked up in one query."""
+    groups: dict[tuple[int, str, str, bool], list[RowMapping]] = {}
+    for message in found:
+        server = owners[message["server_id"]]
+        key = (server["id"], message["stream"], message["source"],
+               bool(server["enable_smtp_api_error_hooks"]))
+        groups.setdefault(key, []).append(message)
+    return list(groups.values())
+
+
+def _judge(conn: Connection, group: list[RowMapping], owners: Mapping[int, RowMapping],
+           pending: Mapping[str, list[RowMapping]], labels: bounce_types.SmtpApiErrorLabels,
+           verdicts: _Verdicts) -> None:
+    first = group[0]
+    server = owners[first["server_id"]]
+    fates = screening.screen(conn, server["id"], first["stream"], Source(first["source"]),
+                             server["enable_smtp_api_error_hooks"],
+                             [r["email"] for m in group for r in pending[m["id"]]])
+    for message in group:
+        deliverable = False
+        for recipient in pending[message["id"]]:
+            fate, hit = fates[recipient["email"]]
+            if fate is Outcome.DELIVER:
+                deliverable = True
+            elif fate is Outcome.SMTP_API_ERROR and hit is not None:
+                verdicts.bounces.append(
+                    (server, message, _smtp_api_error(message, recipient, hit, labels)))
+            elif hit is not None:
+                verdicts.silenced.append((message, recipient, hit))
+        if deliverable:
+            verdicts.deliverable.append(message["id"])
+
+
+def _smtp_api_error(message: Mapping[Any, Any], recipient: Mapping[Any, Any], hit: Suppression,
+                    labels: bounce_types.SmtpApiErrorLabels) -> bounce.BounceFacts:
     raw = message["raw"]
-    values = {
-        "server_id": server["id"], "stream": message["stream"], "message_id": message["id"],
-        "recipient_id": recipient["id"], "bounce_type": kind.type, "type_code": kind.code,
-        "name": kind.name, "description": kind.description,
-        "details": suppression.smtp_api_error_details(found), "email": recipient["email"],
-        "from_field": message["from_field"], "subject": message["subject"],
-        "tag": message["tag"], "metadata": message["metadata"] or {},
-        "content": raw.decode("utf-8", "replace") if raw else None,
-        "dump_available": raw is not None, "inactive": True,
-        "can_activate": suppression.customer_can_delete(found.reason), "bounced_at": utcnow(),
-    }
-    bounce_id = bounces.insert(conn, values)
-    messages.set_recipient_status(conn, [recipient["id"]], RecipientStatus.BOUNCED)
-    messages.add_event(conn, message["id"], recipient["address"], EventType.BOUNCED, {
-        "Summary": values["details"], "BounceID": str(bounce_id),
-        "SuppressionReason": found.reason.value,
-    })
-    notify.enqueue_bounce(conn, server, {**values, "id": bounce_id})
+    return bounce.BounceFacts(
+        kind=bounce_types.smtp_api_error_type(labels), email=recipient["email"],
+        details=suppression.smtp_api_error_details(hit), inactive=True,
+        can_activate=suppression.customer_can_delete(hit.reason),
+        content=bytes(raw).decode("utf-8", "replace") if raw else None,
+        recipient_id=recipient["id"], address=recipient["address"],
+        event_details={"SuppressionReason": hit.reason.value})
 
 
-def _silently_suppressed(conn: Connection, message: Mapping[Any, Any],
-                         recipient: Mapping[Any, Any], found: Suppression) -> None:
-    messages.set_recipient_status(conn, [recipient["id"]], RecipientStatus.SUPPRESSED)
-    messages.add_event(conn, message["id"], recipient["address"], EventType.SUPPRESSED, {
-        "Summary": "Not delivered: the recipient is on the suppression list.",
-        "SuppressionReason": found.reason.value,
-    })
+def _write(conn: Connection, verdicts: _Verdicts) -> None:
+    bounce.record_many(conn, verdicts.bounces)
+    messages.set_recipient_status(conn, [r["id"] for _, r, _ in verdicts.silenced],
+                                  RecipientStatus.SUPPRESSED)
+    messages.add_events(conn, [messages.event_row(
+        message["id"], recipient["address"], EventType.SUPPRESSED, {
+            "Summary": "Not delivered: the recipient is on the suppression list.",
+            "SuppressionReason": hit.reason.value,
+        }) for message, recipient, hit in verdicts.silenced])
+    # A re-run must not add a second deliver job: two could send the same message twice.
+    already = jobs.refs_with(conn, JobKind.DELIVER, verdicts.deliverable)
+    jobs.enqueue_many(conn, JobKind.DELIVER,
+                      [mid for mid in verdicts.deliverable if mid not in already],
+                      max_attempts(DELIVERY_SCHEDULE))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +13,16 @@ from postlane.store.schema import bounces
 
 
 def insert(conn: Connection, values: Mapping[str, Any]) -> int:
-    return int(conn.execute(bounces.insert().values(**values)
-                   .returning(bounces.c.id)).scalar_one())
+    return insert_many(conn, [values])[0]
+
+
+def insert_many(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Several bounces in one executemany; their ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    result = conn.execute(bounces.insert().returning(bounces.c.id, sort_by_parameter_order=True),
+                          [dict(row) for row in rows])
+    return [int(bounce_id) for bounce_id in result.scalars()]
 
 
 def get(conn: Connection, server_id: int, bounce_id: int) -> RowMapping | None:

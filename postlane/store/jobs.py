@@ -78,14 +78,25 @@ def claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> lis
 def complete(conn: Connection, job: Job) -> None:
     """Mark done in the caller's transaction; raises LeaseLost so that transaction rolls
     back when another worker has taken the job meanwhile."""
-    result = conn.execute(
-        jobs.update()
-        .where(jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner,
-               jobs.c.state == JobState.QUEUED.value)
-        .values(state=JobState.DONE.value, finished_at=utcnow(), leased_until=None)
-    )
-    if result.rowcount != 1:
-        raise LeaseLost(f"job {job.id} is no longer ours")
+    complete_many(conn, [job])
+
+
+def complete_many(conn: Connection, done: Sequence[Job]) -> None:
+    """:func:`complete` for several jobs, one statement per lease owner; LeaseLost when
+    any of them is no longer ours (the caller then settles them one by one)."""
+    by_owner: dict[str, list[int]] = {}
+    for job in done:
+        by_owner.setdefault(job.lease_owner, []).append(job.id)
+    now = utcnow()
+    for owner, ids in by_owner.items():
+        result = conn.execute(
+            jobs.update()
+            .where(jobs.c.id.in_(ids), jobs.c.lease_owner == owner,
+                   jobs.c.state == JobState.QUEUED.value)
+            .values(state=JobState.DONE.value, finished_at=now, leased_until=None)
+        )
+        if result.rowcount != len(set(ids)):
+            raise LeaseLost(f"job(s) {', '.join(map(str, ids))} no longer all ours")
 
 
 def fail(conn: Connection, job: Job, error: str, retry_in: float | None) -> None:
@@ -113,8 +124,15 @@ def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1
 
 def exists(conn: Connection, kind: JobKind, ref: str) -> bool:
     """Whether a job of this kind was ever enqueued for ``ref`` (in any state)."""
-    return conn.execute(sa.select(jobs.c.id).where(jobs.c.kind == kind.value,
-                                                   jobs.c.ref == ref).limit(1)).first() is not None
+    return bool(refs_with(conn, kind, [ref]))
+
+
+def refs_with(conn: Connection, kind: JobKind, refs: Sequence[str]) -> set[str]:
+    """Those of ``refs`` that ever had a job of this kind enqueued (in any state)."""
+    if not refs:
+        return set()
+    return set(conn.execute(sa.select(jobs.c.ref).where(
+        jobs.c.kind == kind.value, jobs.c.ref.in_(list(refs)))).scalars())
 
 
 def counts(conn: Connection) -> dict[str, int]:

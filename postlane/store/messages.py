@@ -29,6 +29,14 @@ def insert_many(conn: Connection, message_rows: Sequence[Mapping[str, Any]],
         conn.execute(recipients.insert(), list(recipient_rows))
 
 
+def get_many(conn: Connection, message_ids: Sequence[str]) -> dict[str, RowMapping]:
+    """Messages by id (of any server: the pipeline's view), in one query."""
+    if not message_ids:
+        return {}
+    rows = conn.execute(sa.select(messages).where(messages.c.id.in_(list(message_ids))))
+    return {row["id"]: row for row in rows.mappings()}
+
+
 def get(conn: Connection, server_id: int | None, message_id: str) -> RowMapping | None:
     where = [messages.c.id == message_id.lower()]
     if server_id is not None:
@@ -54,9 +62,19 @@ def set_recipient_status(conn: Connection, recipient_ids: Sequence[int],
 
 def add_event(conn: Connection, message_id: str, recipient: str, event_type: EventType,
               details: Mapping[str, Any], when: datetime | None = None) -> None:
-    conn.execute(message_events.insert().values(
-        message_id=message_id, recipient=recipient, event_type=event_type.value,
-        details=dict(details), occurred_at=when or utcnow()))
+    add_events(conn, [event_row(message_id, recipient, event_type, details, when)])
+
+
+def event_row(message_id: str, recipient: str, event_type: EventType,
+              details: Mapping[str, Any], when: datetime | None = None) -> dict[str, Any]:
+    return {"message_id": message_id, "recipient": recipient, "event_type": event_type.value,
+            "details": dict(details), "occurred_at": when or utcnow()}
+
+
+def add_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Events made with :func:`event_row`, in one executemany."""
+    if rows:
+        conn.execute(message_events.insert(), list(rows))
 
 
 def events_of(conn: Connection, message_id: str) -> list[RowMapping]:
@@ -99,13 +117,16 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
     return int(total), list(rows)
 
 
-def recipients_by_message(conn: Connection,
-                          message_ids: Sequence[str]) -> dict[str, list[RowMapping]]:
-    """Every recipient of several messages in one query (a listing page is not N+1)."""
+def recipients_by_message(conn: Connection, message_ids: Sequence[str],
+                          status: RecipientStatus | None = None) -> dict[str, list[RowMapping]]:
+    """The recipients of several messages in one query (a listing page, or a batch of
+    pipeline steps, is not N+1)."""
     out: dict[str, list[RowMapping]] = {mid: [] for mid in message_ids}
     if message_ids:
-        rows = conn.execute(sa.select(recipients)
-                            .where(recipients.c.message_id.in_(message_ids))
+        where: list[Any] = [recipients.c.message_id.in_(list(message_ids))]
+        if status is not None:
+            where.append(recipients.c.status == status.value)
+        rows = conn.execute(sa.select(recipients).where(*where)
                             .order_by(recipients.c.id)).mappings().all()
         for row in rows:
             out[row["message_id"]].append(row)

@@ -4,7 +4,7 @@ token, in one transaction, so no half-made server is ever visible."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -45,6 +45,14 @@ def create(conn: Connection, name: str, settings: Mapping[str, Any] | None = Non
 
 def get(conn: Connection, server_id: int) -> RowMapping | None:
     return conn.execute(sa.select(servers).where(servers.c.id == server_id)).mappings().first()
+
+
+def get_many(conn: Connection, server_ids: Iterable[int]) -> dict[int, RowMapping]:
+    wanted = sorted(set(server_ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(servers).where(servers.c.id.in_(wanted))).mappings()
+    return {row["id"]: row for row in rows}
 
 
 def by_name(conn: Connection, name: str) -> RowMapping | None:

@@ -45,12 +45,7 @@ def get(conn: Connection, server_id: int, stream: str, email: str) -> RowMapping
 def add(conn: Connection, server_id: int, stream: str, email: str, reason: SuppressionReason,
         origin: SuppressionOrigin) -> bool:
     """Insert unless present (an existing suppression keeps its original reason)."""
-    if get(conn, server_id, stream, email) is not None:
-        return False
-    conn.execute(suppressions.insert().values(server_id=server_id, stream=stream, email=email,
-                                              reason=reason.value, origin=origin.value,
-                                              created_at=utcnow()))
-    return True
+    return add_many(conn, server_id, stream, [email], reason, origin) == 1
 
 
 def add_many(conn: Connection, server_id: int, stream: str, emails: Iterable[str],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,9 +43,19 @@ def delete(conn: Connection, server_id: int, webhook_id: int) -> bool:
 
 
 def add_delivery(conn: Connection, values: Mapping[str, Any]) -> int:
-    return int(conn.execute(webhook_deliveries.insert().values(
-        state="pending", attempts=0, created_at=utcnow(), **values)
-                   .returning(webhook_deliveries.c.id)).scalar_one())
+    return add_deliveries(conn, [values])[0]
+
+
+def add_deliveries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Pending deliveries in one executemany; their ids, in the order of ``rows``."""
+    if not rows:
+        return []
+    now = utcnow()
+    result = conn.execute(
+        webhook_deliveries.insert().returning(webhook_deliveries.c.id,
+                                              sort_by_parameter_order=True),
+        [{"state": "pending", "attempts": 0, "created_at": now, **row} for row in rows])
+    return [int(delivery_id) for delivery_id in result.scalars()]
 
 
 def get_delivery(conn: Connection, delivery_id: int) -> RowMapping | None:
@@ -55,8 +65,16 @@ def get_delivery(conn: Connection, delivery_id: int) -> RowMapping | None:
 
 def record_attempt(conn: Connection, delivery_id: int, *, delivered: bool, final: bool,
                    status: int | None, error: str | None) -> None:
+    record_attempts(conn, [delivery_id], delivered=delivered, final=final, status=status,
+                    error=error)
+
+
+def record_attempts(conn: Connection, delivery_ids: Sequence[int], *, delivered: bool,
+                    final: bool, status: int | None, error: str | None) -> None:
+    """One attempt with the same outcome for several deliveries, in one statement."""
     state = "delivered" if delivered else ("failed" if final else "retrying")
-    conn.execute(webhook_deliveries.update().where(webhook_deliveries.c.id == delivery_id).values(
+    conn.execute(webhook_deliveries.update()
+                 .where(webhook_deliveries.c.id.in_(list(delivery_ids))).values(
         attempts=webhook_deliveries.c.attempts + 1, state=state, last_status=status,
         last_error=error, delivered_at=utcnow() if delivered else None))
 
