@@ -161,8 +161,12 @@ async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: 
     if not delivered:
         log.info("webhook %s to %s failed (attempt %d): %s", job.ref, delivery["url"],
                  job.attempts, error)
-    await tx.submit(functools.partial(_record, job=job, delivered=delivered, final=final,
-                                      status=status, error=error, delay=delay))
+    if delivered:  # the common case: many are recorded together
+        await tx.submit(functools.partial(_record_delivered, done=[(job, status)]),
+                        many=_record_delivered, payload=(job, status))
+    else:
+        await tx.submit(functools.partial(_record_failed, job=job, final=final,
+                                          status=status, error=error, delay=delay))
 
 
 def _load(db: Database, delivery_id: int) -> Mapping[Any, Any] | None:
@@ -170,11 +174,20 @@ def _load(db: Database, delivery_id: int) -> Mapping[Any, Any] | None:
         return webhooks.get_delivery(conn, delivery_id)
 
 
-def _record(conn: Connection, *, job: jobs.Job, delivered: bool, final: bool,
-            status: int | None, error: str | None, delay: float | None) -> None:
-    webhooks.record_attempt(conn, int(job.ref), delivered=delivered, final=final,
+def _record_delivered(conn: Connection, done: Sequence[tuple[jobs.Job, int | None]]) -> list[None]:
+    """Successful POSTs: one statement per HTTP status for the log, one for the jobs."""
+    by_status: dict[int | None, list[int]] = {}
+    for job, status in done:
+        by_status.setdefault(status, []).append(int(job.ref))
+    for status, delivery_ids in by_status.items():
+        webhooks.record_attempts(conn, delivery_ids, delivered=True, final=True,
+                                 status=status, error=None)
+    jobs.complete_many(conn, [job for job, _ in done])
+    return [None] * len(done)
+
+
+def _record_failed(conn: Connection, *, job: jobs.Job, final: bool, status: int | None,
+                   error: str | None, delay: float | None) -> None:
+    webhooks.record_attempt(conn, int(job.ref), delivered=False, final=final,
                             status=status, error=error)
-    if delivered:
-        jobs.complete(conn, job)
-    else:
-        jobs.fail(conn, job, error or "failed", None if final else delay)
+    jobs.fail(conn, job, error or "failed", None if final else delay)
