@@ -4,8 +4,10 @@ and a failed commit fails every item in its batch (none was stored)."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -115,3 +117,39 @@ def test_batched_work_that_fails_falls_back_to_one_by_one(db: Database) -> None:
     assert results[0] == "p" and results[2] == "q"
     assert isinstance(results[1], sa.exc.IntegrityError)
     assert _tokens(db) == {"dup", "p", "q"}
+
+
+def test_items_that_queue_while_another_writer_holds_the_lock_join_one_batch(
+        db: Database) -> None:
+    """The batch is gathered once the write lock is ours: contention from another
+    writer (another SMTP process, on SQLite) makes batches larger, not commits more
+    frequent. The first item waits on the lock; the rest arrive meanwhile."""
+    if not db.is_sqlite:
+        pytest.skip("PostgreSQL writers do not take one database-wide lock")
+    committer = GroupCommitter(db)
+    lock_taken, release = threading.Event(), threading.Event()
+
+    def other_writer() -> None:
+        with db.write():
+            lock_taken.set()
+            release.wait(10)
+
+    async def main() -> list[Any]:
+        first = asyncio.ensure_future(committer.submit(_insert("first")))
+        await asyncio.sleep(0.2)  # the committer took "first" and is waiting for the lock
+        rest = [asyncio.ensure_future(committer.submit(_insert(f"t{i}"))) for i in range(20)]
+        await asyncio.sleep(0.2)
+        release.set()
+        return await asyncio.gather(first, *rest)
+
+    holder = threading.Thread(target=other_writer)
+    holder.start()
+    assert lock_taken.wait(10)
+    committer.start()
+    try:
+        results = asyncio.run(main())
+    finally:
+        committer.stop()
+        holder.join()
+    assert results == ["first"] + [f"t{i}" for i in range(20)]
+    assert (committer.batches, committer.items) == (1, 21)

@@ -1,4 +1,5 @@
-"""aiosmtpd's SMTP protocol with two repairs found by fuzzing (tests/test_fuzz_smtp.py).
+"""aiosmtpd's SMTP protocol with two repairs found by fuzzing (tests/test_fuzz_smtp.py),
+and one shortcut found by profiling.
 
 - Replies are well-formed: some echo the client's input (500 Error: command "..." not
   recognized, a stream name in a 550), and a NUL, a bare CR or 20 kB of it there make a
@@ -6,6 +7,9 @@
 - An overlong answer inside an AUTH exchange (after "334") is skipped to its end and
   refused with one reply. aiosmtpd leaked the reader's ValueError as "500 Error: (...)" and
   then answered the rest of the line as a second command, so replies fell out of step.
+- A plain ``<local@domain>`` path in MAIL and RCPT is read with one regular expression.
+  aiosmtpd runs the full RFC 5322 parser (and defines a class) on every address, which
+  was a quarter of the SMTP process's CPU under load; anything else still goes to it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from aiosmtpd.smtp import MISSING, SMTP
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 #: RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with its CRLF.
 MAX_REPLY_LINE = 510
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+#: ``<dot-atom@domain>``, the form nearly every client sends.
+_PLAIN_PATH = re.compile(rf"<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>")
 
 
 def _line(text: str) -> str:
@@ -37,6 +44,20 @@ def printable_reply(status: str) -> str:
 
 
 class PostlaneSMTP(SMTP):
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's result for a plain path, without its parser; any other form (quoted
+        local part, address literal, comments, no brackets) takes aiosmtpd's own path."""
+        match = _PLAIN_PATH.match(arg)
+        if match is not None:
+            address = match.group(1)
+            rest = arg[match.end():].lstrip(" \t")
+            local_limit = self.local_part_limit
+            if not rest.startswith("(") and (
+                    not local_limit or len(address.rpartition("@")[0]) <= local_limit):
+                return address, rest
+        result: tuple[str | None, str | None] = super()._getaddr(arg)
+        return result
+
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str):
             await super().push(printable_reply(status))

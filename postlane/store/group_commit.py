@@ -79,27 +79,34 @@ class GroupCommitter:
         return await future
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
+        while True:
             first = self._queue.get()
-            if first is None:
+            if first is None or self._commit(first):
                 return
-            batch: list[_Item[Any]] = [first]
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._commit(batch)
 
-    def _commit(self, batch: list[_Item[Any]]) -> None:
+    def _drain(self, batch: list[_Item[Any]]) -> bool:
+        """Add what is queued to ``batch``; True when the stop signal was among it."""
+        while len(batch) < self.max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return False
+            if item is None:
+                return True
+            batch.append(item)
+        return False
+
+    def _commit(self, first: _Item[Any]) -> bool:
+        """Commit one batch; True when the committer should stop afterwards."""
+        batch = [first]
+        stopping = False
         outcomes: list[tuple[_Item[Any], Any, BaseException | None]] = []
         try:
             with self.db.write() as conn:
+                # Gathered once the write lock is ours: what arrived while another process
+                # held it joins this batch, so contention makes batches larger, not commits
+                # more frequent.
+                stopping = self._drain(batch)
                 groups: dict[Any, list[_Item[Any]]] = {}
                 for item in batch:
                     groups.setdefault(item.many or id(item), []).append(item)
@@ -112,6 +119,7 @@ class GroupCommitter:
         self.items += len(batch)
         for item, result, error in outcomes:
             item.loop.call_soon_threadsafe(_settle, item.future, result, error)
+        return stopping
 
     @staticmethod
     def _together(conn: Connection, items: list[_Item[Any]]) -> list[Any] | None:

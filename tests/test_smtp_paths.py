@@ -1,0 +1,69 @@
+"""The MAIL/RCPT path shortcut (smtp/protocol.py) reads every path exactly as aiosmtpd's
+own parser does: hypothesis compares the two on plain paths, near misses and noise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiosmtpd.smtp import SMTP
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from postlane.smtp.protocol import PostlaneSMTP
+
+ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
+atom = st.text(ATEXT, min_size=1, max_size=8)
+label = st.text("abcXYZ019-", min_size=1, max_size=8)
+plain = st.builds(lambda local, domain: f"{'.'.join(local)}@{'.'.join(domain)}",
+                  st.lists(atom, min_size=1, max_size=3), st.lists(label, min_size=1, max_size=3))
+params = st.sampled_from(["", " SIZE=2048", "  BODY=8BITMIME SMTPUTF8", "\tX=1", "x", " (c) X",
+                          "(comment)", " ", ">"])
+path = st.builds(lambda addr, tail: f"<{addr}>{tail}", plain, params)
+noise = st.text("<>@.\" ()[]\\a1-:\t", max_size=24)
+
+
+def parsers(local_part_limit: int) -> tuple[SMTP, SMTP]:
+    ours, theirs = PostlaneSMTP.__new__(PostlaneSMTP), SMTP.__new__(SMTP)
+    ours.local_part_limit = theirs.local_part_limit = local_part_limit
+    return ours, theirs
+
+
+@settings(max_examples=600, deadline=None)
+@given(arg=st.one_of(path, noise, st.builds(str.__add__, path, noise)),
+       limit=st.sampled_from([0, 4, 64]))
+@example(arg="<a@b.c>", limit=0)
+@example(arg="<a.b@c> SIZE=1", limit=0)
+@example(arg="<toolong@b.c>", limit=4)
+@example(arg="<a@b.c>(comment)", limit=0)
+@example(arg="<a..b@c>", limit=0)
+@example(arg='<"quoted"@b.c>', limit=0)
+@example(arg="<a@[127.0.0.1]>", limit=0)
+@example(arg="<>", limit=0)
+def test_path_reading_matches_aiosmtpd(arg: str, limit: int) -> None:
+    ours, theirs = parsers(limit)
+    assert outcome(ours._getaddr, arg) == outcome(lambda a: SMTP._getaddr(theirs, a), arg)
+
+
+def outcome(read: Callable[[str], object], arg: str) -> object:
+    """The result, or the kind of exception (aiosmtpd's parser raises on some noise;
+    its caller turns that into a 500 reply)."""
+    try:
+        return read(arg)
+    except Exception as exc:
+        return type(exc)
+
+
+def test_plain_path_takes_the_shortcut() -> None:
+    """The common form never reaches aiosmtpd's parser (the point of the shortcut)."""
+    ours, _ = parsers(0)
+
+    def refuse(arg: str) -> tuple[str | None, str | None]:
+        raise AssertionError(f"aiosmtpd's parser was called for {arg!r}")
+
+    SMTP_getaddr = SMTP._getaddr
+    try:
+        SMTP._getaddr = refuse  # type: ignore[method-assign,assignment]
+        assert ours._getaddr("<App+tag@Mail.Example.com> SIZE=10") == (
+            "App+tag@Mail.Example.com", "SIZE=10")
+    finally:
+        SMTP._getaddr = SMTP_getaddr  # type: ignore[method-assign]
