@@ -3,7 +3,9 @@ own parser does: hypothesis compares the two on plain paths, near misses and noi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from aiosmtpd.smtp import SMTP
 from hypothesis import example, given, settings
@@ -67,3 +69,43 @@ def test_plain_path_takes_the_shortcut() -> None:
             "App+tag@Mail.Example.com", "SIZE=10")
     finally:
         SMTP._getaddr = SMTP_getaddr  # type: ignore[method-assign]
+
+
+class _Handler:
+    async def handle_DATA(self, server: SMTP, session: object, envelope: object) -> str:
+        return "250 OK"
+
+    async def auth_CUSTOM(self, server: SMTP, args: list[str]) -> None:
+        return None
+
+
+def test_factory_copies_match_a_constructed_protocol() -> None:
+    """Protocols from PostlaneSMTP.factory hold what aiosmtpd's constructor would give
+    them: the same attributes, fresh stream objects of their own, and command and AUTH
+    methods bound to themselves (not to the prototype or to each other)."""
+
+    async def build() -> tuple[PostlaneSMTP, PostlaneSMTP, PostlaneSMTP]:
+        loop = asyncio.get_running_loop()
+        options: dict[str, Any] = {"hostname": "mx.example", "auth_required": False,
+                                   "enable_SMTPUTF8": True, "loop": loop}
+        make = PostlaneSMTP.factory(_Handler(), **options)
+        return PostlaneSMTP(_Handler(), **options), make(), make()
+
+    constructed, first, second = asyncio.run(build())
+    assert first.__dict__.keys() == constructed.__dict__.keys()
+    per_connection = {"_stream_reader_wr", "_strong_reader", "_closed", "_drain_waiters",
+                      "_client_connected_cb", "_smtp_methods", "_auth_methods"}
+    for name, value in first.__dict__.items():
+        if name in per_connection:
+            assert value is not second.__dict__[name], name
+        elif name not in {"event_handler", "_handle_hooks"}:  # our handler is another object
+            assert value == constructed.__dict__[name], name
+    for protocol in (first, second):
+        assert protocol._strong_reader is not None
+        assert protocol._client_connected_cb.__self__ is protocol
+        assert protocol._smtp_methods.keys() == constructed._smtp_methods.keys()
+        assert all(m.__self__ is protocol for m in protocol._smtp_methods.values())
+        assert protocol._auth_methods.keys() == constructed._auth_methods.keys()
+        for mech in protocol._auth_methods.values():
+            owner = mech.method.__self__  # type: ignore[attr-defined]
+            assert owner is (protocol if mech.is_builtin else protocol.event_handler)

@@ -77,11 +77,10 @@ async def start(db: Database, settings: Settings,
     context = tls_context(settings)
     loop = asyncio.get_running_loop()
 
-    def factory() -> SMTP:
-        return PostlaneSMTP(
-            handler, hostname=settings.smtp_hostname, ident="Postlane bounce MX",
-            data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
-            tls_context=context, require_starttls=False, auth_required=False, loop=loop)
+    factory = PostlaneSMTP.factory(
+        handler, hostname=settings.smtp_hostname, ident="Postlane bounce MX",
+        data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
+        tls_context=context, require_starttls=False, auth_required=False, loop=loop)
 
     if sock is not None:
         return await loop.create_server(factory, sock=sock)

@@ -8,8 +8,6 @@ import socket
 import ssl
 from collections.abc import Callable
 
-from aiosmtpd.smtp import SMTP
-
 from postlane.config import Settings
 from postlane.smtp import trusted as trusted_peers
 from postlane.smtp.handler import SubmissionHandler, TokenAuthenticator
@@ -35,12 +33,11 @@ async def start(db: Database, settings: Settings, committer: GroupCommitter,
     trusted = trusted_peers.load(db, settings.smtp_trusted_networks,
                                  settings.smtp_trusted_server_token)
 
-    def factory() -> SMTP:
-        return trusted_peers.SubmissionSMTP(
-            handler, trusted=trusted, hostname=settings.smtp_hostname, ident="Postlane ESMTP",
-            data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
-            tls_context=context, require_starttls=False, authenticator=authenticator,
-            auth_required=True, auth_require_tls=settings.auth_requires_tls, loop=loop)
+    factory = trusted_peers.SubmissionSMTP.factory(
+        handler, trusted=trusted, hostname=settings.smtp_hostname, ident="Postlane ESMTP",
+        data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
+        tls_context=context, require_starttls=False, authenticator=authenticator,
+        auth_required=True, auth_require_tls=settings.auth_requires_tls, loop=loop)
 
     if sock is not None:
         return await loop.create_server(factory, sock=sock)
