@@ -22,10 +22,12 @@ from postlane.store.group_commit import GroupCommitter
 log = logging.getLogger(__name__)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.listen(1024)
     sock.setblocking(False)
@@ -54,7 +56,8 @@ class Postlane:
         updates: dict[str, int] = {}
         if "smtp" in roles:
             listener.tls_context(self.settings)  # make the dev certificate before any fork
-            self._smtp_sock = _bind(self.settings.smtp_host, self.settings.smtp_port)
+            self._smtp_sock = _bind(self.settings.smtp_host, self.settings.smtp_port,
+                                    reuse_port=self._smtp_reuse_port)
             updates["smtp_port"] = self._smtp_sock.getsockname()[1]
         if "api" in roles:
             self._api_sock = _bind(self.settings.api_host, self.settings.api_port)
@@ -110,12 +113,25 @@ class Postlane:
             api_server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    @property
+    def _smtp_reuse_port(self) -> bool:
+        return self.settings.smtp_processes > 1 and hasattr(socket, "SO_REUSEPORT")
+
     def smtp_only(self) -> Postlane:
-        """A copy for a forked SMTP acceptor: same listening socket, its own database
-        engine, no other role (one worker, API and bounce MX are enough per host)."""
+        """A copy for a forked SMTP acceptor: its own database engine, no other role (one
+        worker, API and bounce MX are enough per host), and its own listening socket on
+        the same port (SO_REUSEPORT), so the kernel spreads connections evenly over the
+        processes. On one shared socket, whichever process was idle took most of them:
+        15 of 20 persistent sessions on one process and 5 on the other was usual."""
         child = Postlane(self.settings.model_copy(update={"roles": ("smtp",)}))
-        child._smtp_sock = self._smtp_sock
         child.wake_pipe = self.wake_pipe
+        shared = self._smtp_sock
+        if shared is not None and self._smtp_reuse_port:
+            child._smtp_sock = _bind(self.settings.smtp_host, self.settings.smtp_port,
+                                     reuse_port=True)
+            shared.close()  # this process's copy; the parent keeps accepting on its own
+        else:
+            child._smtp_sock = shared
         return child
 
     def split_off_worker(self) -> Postlane:

@@ -3,12 +3,15 @@ printed, every role answering, a clean stop on SIGTERM, and the same tokens on r
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import smtplib
+import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -134,7 +137,38 @@ def test_several_smtp_processes_share_the_port(tmp_path: Path) -> None:
         listed = httpx.get(f"{info['api']}/messages/outbound", params={"count": 100},
                            headers={"X-Postmark-Server-Token": info["server"]}, timeout=10)
         assert {m["MessageID"] for m in listed.json()["Messages"]} == ids
+        # Connections opened at once (as a client pool does) are spread too: each
+        # process listens on its own SO_REUSEPORT socket, so none takes them all.
+        pids = [server_pid, *_children_of(server_pid)]
+        clients = [socket.create_connection(("127.0.0.1", int(info["smtp"])), timeout=10)
+                   for _ in range(24)]
+        try:
+            for client in clients:
+                assert client.recv(512).startswith(b"220")
+            served = _connections_by_process(int(info["smtp"]), pids)
+        finally:
+            for client in clients:
+                client.close()
+        assert sum(served.values()) == 24 and set(served) == set(pids), served
     assert _children_of(server_pid) == []
+
+
+def _connections_by_process(port: int, pids: list[int]) -> Counter[int | None]:
+    """Established server-side connections on ``port``, counted by the owning process."""
+    owner: dict[str, int] = {}
+    for pid in pids:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    owner[target[len("socket:["):-1]] = pid
+    counts: Counter[int | None] = Counter()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port, state, inode = int(fields[1].split(":")[1], 16), fields[3], fields[9]
+        if local_port == port and state == "01":  # ESTABLISHED
+            counts[owner.get(inode)] += 1
+    return counts
 
 
 def test_worker_in_its_own_process_is_woken_by_accepts(tmp_path: Path) -> None:
