@@ -7,6 +7,7 @@ test_crash_recovery.py.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import resource
@@ -16,7 +17,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,12 @@ import pytest
 import sqlalchemy as sa
 
 from postlane.domain.retry import WEBHOOK_SCHEDULE
+from postlane.domain.types import JobKind
+from postlane.pipeline.runner import Worker
+from postlane.store import jobs, migrate
 from postlane.store.database import Database, normalize_url
-from postlane.store.schema import webhook_deliveries
+from postlane.store.schema import jobs as jobs_table
+from postlane.store.schema import utcnow, webhook_deliveries
 from tests.harness import (
     RunningServer,
     WebhookReceiver,
@@ -219,9 +224,10 @@ def _unavailable(response: httpx.Response) -> None:
 def test_postgresql_down(dedicated_pg: tuple[str, Callable[[bool], None]],
                          tmp_path: Path) -> None:
     url, available = dedicated_pg
-    # A job running when the database went away cannot record its failure either: it
-    # comes back when its lease runs out (120 s by default), as after a crash.
-    server = start_server(test_settings(url, tmp_path / "data", worker_lease_seconds=3))
+    # A job running when the database went away records its failure once it is back
+    # (the worker keeps trying while its lease lasts): it does not wait out the
+    # 120-second lease, so everything below is sent within seconds of the return.
+    server = start_server(test_settings(url, tmp_path / "data"))
     smtp = _session(server)
     api = server.api()
     accepted: list[str] = []
@@ -262,6 +268,52 @@ def test_postgresql_down(dedicated_pg: tuple[str, Callable[[bool], None]],
         available(True)
         smtp.close()
         server.stop()
+
+
+def test_a_job_that_failed_in_an_outage_is_rescheduled_when_the_database_returns(
+        dedicated_pg: tuple[str, Callable[[bool], None]], tmp_path: Path) -> None:
+    """The failure of a job (here: its step hit the outage) cannot be recorded while the
+    database is away; the worker keeps trying, so once it is back the job is due again
+    on its retry schedule, not when its 120-second lease runs out."""
+    url, available = dedicated_pg
+    db = Database(url, pool_size=2)
+    migrate.upgrade(db)
+    worker = Worker(db, test_settings(url, tmp_path / "data"))
+    assert worker.settings.worker_lease_seconds == 120
+    with db.write() as conn:
+        jobs.enqueue(conn, JobKind.SCREEN, "some-message", 5)
+        (job,) = jobs.claim(conn, worker.owner, 10, worker.settings.worker_lease_seconds)
+
+    async def outage_of(seconds: float) -> float:
+        available(False)
+        started = time.monotonic()
+
+        async def come_back() -> None:
+            await asyncio.sleep(seconds)
+            await asyncio.to_thread(available, True)
+
+        worker.tx.start()
+        try:
+            returning = asyncio.create_task(come_back())
+            await worker._schedule_retry(job, sa.exc.OperationalError("SELECT", {}, Exception(
+                "server closed the connection unexpectedly")))
+            await returning
+        finally:
+            worker.tx.stop()
+        return time.monotonic() - started
+
+    try:
+        took = asyncio.run(outage_of(1.5))
+        with db.read() as conn:
+            row = conn.execute(sa.select(jobs_table).where(jobs_table.c.id == job.id)
+                               ).mappings().one()
+    finally:
+        available(True)
+        db.close()
+    assert 1.5 <= took < 15
+    assert row["state"] == "queued" and row["leased_until"] is None
+    assert "server closed the connection" in row["last_error"]
+    assert row["run_at"] < utcnow() + timedelta(seconds=5)  # due again in seconds
 
 
 def test_postgresql_down_auth_is_a_temporary_failure(

@@ -17,6 +17,7 @@ import uuid
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from postlane.config import Settings
 from postlane.domain.retry import DELIVERY_SCHEDULE, INTERNAL_SCHEDULE, next_delay
@@ -27,6 +28,10 @@ from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
+
+#: Pauses between attempts to record a job's failure while the database is unreachable.
+_RECORD_RETRY_FIRST = 0.5
+_RECORD_RETRY_MAX = 10.0
 
 
 class Worker:
@@ -134,8 +139,27 @@ class Worker:
             dsn.run(conn, job)
 
     async def _schedule_retry(self, job: jobs.Job, exc: Exception) -> None:
+        """Record the failure and when to try again. A job that failed because the
+        database went away usually cannot record that either: keep trying while our
+        lease lasts, so after a short outage the job runs again on its retry schedule
+        instead of waiting for the lease to run out (as after a crash)."""
         schedule = DELIVERY_SCHEDULE if job.kind is JobKind.DELIVER else INTERNAL_SCHEDULE
         delay = next_delay(job.attempts, schedule, self.settings.retry_scale)
-        with contextlib.suppress(Exception):
-            await self.tx.submit(functools.partial(
-                jobs.fail, job=job, error=f"{type(exc).__name__}: {exc}", retry_in=delay))
+        record = functools.partial(jobs.fail, job=job, error=f"{type(exc).__name__}: {exc}",
+                                   retry_in=delay)
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self.settings.worker_lease_seconds
+        pause = _RECORD_RETRY_FIRST
+        while True:
+            try:
+                await self.tx.submit(record)
+                return
+            except (OperationalError, InterfaceError):
+                if loop.time() + pause >= give_up_at:
+                    log.warning("could not record the failure of job %s; it runs again when "
+                                "its lease ends", job.id)
+                    return
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, _RECORD_RETRY_MAX)
+            except Exception:  # e.g. the lease was lost meanwhile: nothing more to record
+                return
