@@ -47,6 +47,11 @@ class Settings(BaseModel):
     webhook_timeout_seconds: float = 10.0
     #: Multiplies every retry schedule; tests and demos shrink it.
     retry_scale: float = 1.0
+    #: Messages, events, bounces, webhook logs, reports and finished jobs older than
+    #: this are deleted (Postmark's default is 45 days); 0 keeps everything.
+    retention_days: float = Field(default=45, ge=0)
+    #: How often the worker looks for what has passed the retention period.
+    retention_interval_seconds: float = Field(default=3600, gt=0)
     smtp_api_error_labels: SmtpApiErrorLabels = SmtpApiErrorLabels.SEED
 
     #: Fixed tokens for the bootstrap account and Default server (CI, docker-style setups).

@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -23,7 +23,7 @@ from postlane.config import Settings
 from postlane.domain.retry import DELIVERY_SCHEDULE, INTERNAL_SCHEDULE, next_delay
 from postlane.domain.types import JobKind
 from postlane.pipeline import deliver, dsn, notify, screen, transports
-from postlane.store import jobs
+from postlane.store import jobs, retention
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -62,6 +62,7 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self.tx.start()
         self._clients = notify.ClientPool()
+        retaining = asyncio.create_task(self._retain(stop))
         try:
             while not stop.is_set():
                 # Cleared before claiming: a wake-up that comes during the claim or the idle
@@ -73,8 +74,25 @@ class Worker:
         finally:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            retaining.cancel()
+            await asyncio.gather(retaining, return_exceptions=True)
             await self._clients.aclose()
             self.tx.stop()
+
+    async def _retain(self, stop: asyncio.Event) -> None:
+        """Purge what has passed the retention period: at start, then at each interval."""
+        if self.settings.retention_days <= 0:
+            return
+        while not stop.is_set():
+            cutoff = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+            try:
+                purged = await self.db.run(retention.purge, self.db, cutoff)
+                if any(purged.counts.values()):
+                    log.info("retention: deleted %s", purged.counts)
+            except Exception:  # the database is away: try again at the next interval
+                log.exception("retention pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.retention_interval_seconds)
 
     async def _claim_some(self) -> int:
         free = self.settings.worker_concurrency - len(self._tasks)
