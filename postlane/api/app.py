@@ -31,6 +31,7 @@ from postlane.config import Settings
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.store.database import Database
 from postlane.web import pages, pages_lists, pages_mail, session
+from postlane.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ def create_app(db: Database, settings: Settings,
     app.state.db = db
     app.state.settings = settings
     app.state.on_accepted = on_accepted or (lambda: None)
+    app.state.login_throttle = LoginThrottle()
 
     @app.exception_handler(session.LoginRequired)
     async def _login(request: Request, _: session.LoginRequired) -> Response:

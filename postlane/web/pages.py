@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -15,6 +16,7 @@ from postlane.store import servers, streams, suppressions, tokens
 from postlane.store.database import Database
 from postlane.web import session
 from postlane.web.render import back_to, flash, page
+from postlane.web.throttle import LoginThrottle
 
 router = APIRouter(prefix="/dashboard")
 authed = [Depends(session.require_login)]
@@ -34,11 +36,22 @@ async def login_form(request: Request, next: str = "/dashboard") -> Response:
 async def login(request: Request, secret: str = Form(""), next: str = Form("/dashboard")
                 ) -> Response:
     db, settings = deps.db(request), deps.settings(request)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    client = request.client.host if request.client else "unknown"
+    wait = throttle.wait_seconds(client)
+    if wait > 0:
+        response = page(request, "login.html", next=_safe_next(next),
+                        error=f"Too many failed logins. Try again in {math.ceil(wait)} s.")
+        response.status_code = 429
+        response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
     if not await db.run(session.credentials_ok, db, settings, secret):
+        throttle.failed(client)
         response = page(request, "login.html", error="That token or password is not valid.",
                         next=_safe_next(next))
         response.status_code = 401
         return response
+    throttle.succeeded(client)
     request.session.clear()
     request.session[session.SESSION_KEY] = "admin"
     return RedirectResponse(_safe_next(next), status_code=303)
