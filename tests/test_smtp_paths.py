@@ -1,5 +1,6 @@
-"""The MAIL/RCPT path shortcut (smtp/protocol.py) reads every path exactly as aiosmtpd's
-own parser does: hypothesis compares the two on plain paths, near misses and noise."""
+"""The shortcuts in smtp/protocol.py give what the long way gives: the MAIL/RCPT path
+reading matches aiosmtpd's own parser, the clean-reply fast path matches the full
+cleaning, and protocols copied from a prototype match constructed ones."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from postlane.smtp.protocol import PostlaneSMTP
+from postlane.smtp.protocol import PostlaneSMTP, _line, printable_reply
 
 ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
 atom = st.text(ATEXT, min_size=1, max_size=8)
@@ -109,3 +110,16 @@ def test_factory_copies_match_a_constructed_protocol() -> None:
         for mech in protocol._auth_methods.values():
             owner = mech.method.__self__  # type: ignore[attr-defined]
             assert owner is (protocol if mech.is_builtin else protocol.event_handler)
+
+
+@settings(max_examples=500, deadline=None)
+@given(status=st.one_of(st.text(max_size=600),
+                        st.text(st.characters(min_codepoint=32, max_codepoint=126),
+                                max_size=600)))
+@example(status="250 2.0.0 Ok: queued as 5e0c1b6e-0000-4000-8000-000000000000")
+@example(status="250-mx.example\r\n250 SIZE 1000")
+@example(status="550 tab\there")
+@example(status="x" * 510)
+@example(status="x" * 511)
+def test_clean_reply_shortcut_matches_full_cleaning(status: str) -> None:
+    assert printable_reply(status) == "\r\n".join(_line(line) for line in status.split("\r\n"))

@@ -8,7 +8,7 @@ screens a batch of messages at once, with a few statements for the whole batch.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,7 +53,8 @@ def run_many(conn: Connection, batch: Sequence[jobs.Job],
     return [None] * len(batch)
 
 
-def _by_list(found: Any, owners: Mapping[int, RowMapping]) -> list[list[RowMapping]]:
+def _by_list(found: Iterable[RowMapping],
+             owners: Mapping[int, RowMapping]) -> list[list[RowMapping]]:
     """Messages that share a suppression list and the rules applied to it (server,
     stream, front door, hooks setting): each group is looked up in one query."""
     groups: dict[tuple[int, str, str, bool], list[RowMapping]] = {}

@@ -46,6 +46,8 @@ def printable_reply(status: str) -> str:
     """Control characters and unencodable surrogates become '?' and each line is cut to
     the limit (replies may quote a client's overlong input); CRLF between the lines of a
     multi-line reply stays."""
+    if len(status) <= MAX_REPLY_LINE and status.isascii() and status.isprintable():
+        return status  # one short clean line: nearly every reply
     return "\r\n".join(_line(line) for line in status.split("\r\n"))
 
 
