@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import smtplib
 import ssl
+import time
 from pathlib import Path
 
 import aiosmtplib
 import pytest
+import sqlalchemy as sa
 
 from postlane.smtp.tls import ensure_self_signed
 from postlane.store import schema
@@ -215,3 +218,35 @@ def test_invalid_recipient_is_553(server: RunningServer, address: str) -> None:
         code, reply = smtp.data(wire(make_message(RCPT)))
         assert code == 250, reply
     assert count_rows(server, schema.recipients) == 1
+
+
+def test_a_slow_token_lookup_does_not_stall_other_sessions(server: RunningServer) -> None:
+    """The token check runs off the event loop: while one AUTH waits for the database,
+    sessions already in progress are answered. (A lookup on the loop would freeze the
+    whole process for as long as the database takes, or a connection attempt lasts.)"""
+    if not server.app.db.is_sqlite:
+        lock_sql = "LOCK TABLE server_tokens IN ACCESS EXCLUSIVE MODE"
+    else:
+        pytest.skip("SQLite readers are never blocked (WAL); PostgreSQL can hold a lock")
+    busy = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=10)
+    busy.login(server.server_token, server.server_token)
+    waiting = smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30)
+    waiting.ehlo()
+    engine = sa.create_engine(server.app.db.engine.url)
+    try:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(sa.text(lock_sql))  # the token lookup now waits for this
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                auth = pool.submit(waiting.login, server.server_token, server.server_token)
+                time.sleep(0.5)
+                assert not auth.done()  # waiting for the lock...
+                started = time.monotonic()
+                assert busy.noop()[0] == 250  # ...while the other session is answered
+                assert busy.mail("app@example.com")[0] == 250
+                assert time.monotonic() - started < 2
+                conn.rollback()  # releases the lock
+                assert auth.result(timeout=20)[0] == 235
+    finally:
+        busy.close()
+        waiting.close()
+        engine.dispose()

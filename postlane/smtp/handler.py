@@ -9,10 +9,11 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import SQLAlchemyError
 
 from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
@@ -27,8 +28,24 @@ from postlane.store.group_commit import GroupCommitter
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PendingCheck:
+    """Credentials aiosmtpd handed to the (synchronous) authenticator, to be checked
+    against the database off the event loop by :meth:`TokenAuthenticator.verify`."""
+
+    login: str
+    password: str
+
+
 class TokenAuthenticator:
-    """AUTH PLAIN/LOGIN with a server token as both user name and password."""
+    """AUTH PLAIN/LOGIN with a server token as both user name and password.
+
+    aiosmtpd calls an authenticator synchronously, on the event loop: a database query
+    there would stall every session of the process while it runs (for as long as a
+    connection attempt takes when the database is unreachable). So the call only
+    captures the credentials; the submission protocol awaits :meth:`verify`, which runs
+    the query on the database's thread pool.
+    """
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -37,14 +54,15 @@ class TokenAuthenticator:
                  auth_data: Any) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
-        login = auth_data.login.decode("utf-8", "replace")
-        password = auth_data.password.decode("utf-8", "replace")
-        if login != password:
+        return AuthResult(success=False, handled=False, auth_data=PendingCheck(
+            auth_data.login.decode("utf-8", "replace"),
+            auth_data.password.decode("utf-8", "replace")))
+
+    async def verify(self, pending: PendingCheck) -> AuthResult:
+        if pending.login != pending.password:
             return AuthResult(success=False, handled=False)
         try:
-            with self.db.read() as conn:
-                server_id = tokens.server_id_for_token(conn, login)
-                row = servers.get(conn, server_id) if server_id is not None else None
+            row = await self.db.run(self._server_for_token, pending.login)
         except SQLAlchemyError:
             log.exception("token lookup failed")
             # handled=False: aiosmtpd then sends our message (handled=True sends nothing).
@@ -53,6 +71,11 @@ class TokenAuthenticator:
         if row is None or not row["smtp_api_activated"]:
             return AuthResult(success=False, handled=False)
         return AuthResult(success=True, auth_data=(row["id"], DeliveryType(row["delivery_type"])))
+
+    def _server_for_token(self, token: str) -> RowMapping | None:
+        with self.db.read() as conn:
+            server_id = tokens.server_id_for_token(conn, token)
+            return servers.get(conn, server_id) if server_id is not None else None
 
 
 class SubmissionHandler:

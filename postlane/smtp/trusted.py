@@ -1,6 +1,8 @@
-"""Trusted networks: like Postfix's mynetworks, clients on these addresses submit without
-AUTH, as one configured server. Off unless configured; meant for applications on the
-same host or private network that cannot authenticate (and for load generators)."""
+"""The submission protocol: token AUTH checked off the event loop, and trusted networks.
+
+Trusted networks are like Postfix's mynetworks: clients on these addresses submit
+without AUTH, as one configured server. Off unless configured; meant for applications on
+the same host or private network that cannot authenticate (and for load generators)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from aiosmtpd.smtp import AuthResult
+
 from postlane.domain.types import DeliveryType
+from postlane.smtp.handler import PendingCheck, TokenAuthenticator
 from postlane.smtp.protocol import PostlaneSMTP
 from postlane.store import servers, tokens
 from postlane.store.database import Database
@@ -49,8 +54,8 @@ def load(db: Database, networks: tuple[str, ...], token: str | None) -> TrustedP
 
 
 class SubmissionSMTP(PostlaneSMTP):
-    """Postlane's SMTP protocol (protocol.py), with sessions from trusted networks
-    authenticated up front."""
+    """Postlane's SMTP protocol (protocol.py), with server-token checks awaited off the
+    event loop, and sessions from trusted networks authenticated up front."""
 
     def __init__(self, *args: Any, trusted: TrustedPeers | None = None,
                  auth_require_tls: bool = True, **kwargs: Any) -> None:
@@ -60,6 +65,20 @@ class SubmissionSMTP(PostlaneSMTP):
         super().__init__(*args, auth_require_tls=True, **kwargs)
         self._auth_require_tls = auth_require_tls
         self._trusted = trusted
+
+    async def auth_PLAIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._checked(await super().auth_PLAIN(_, args))
+
+    async def auth_LOGIN(self, _: Any, args: list[str]) -> AuthResult:
+        return await self._checked(await super().auth_LOGIN(_, args))
+
+    async def _checked(self, result: AuthResult) -> AuthResult:
+        """aiosmtpd's result, or, when the authenticator deferred the check (see
+        TokenAuthenticator), the outcome of that check, awaited off the event loop."""
+        if isinstance(result.auth_data, PendingCheck) and isinstance(
+                self._authenticator, TokenAuthenticator):
+            return await self._authenticator.verify(result.auth_data)
+        return result
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
