@@ -61,12 +61,12 @@ def smtp_bounce(server: RunningServer, email: str, stream: str = "outbound", tag
 def insert_hard_bounce(db: Database, server: RunningServer, email: str, inactive: bool,
                        when: datetime = OLD) -> int:
     with db.write() as conn:
-        return bounces.insert(conn, {
+        return bounces.insert_many(conn, [{
             "server_id": server.server_id, "stream": "outbound", "message_id": str(uuid.uuid4()),
             "bounce_type": "HardBounce", "type_code": 1, "name": "Hard bounce",
             "description": "Unknown user", "details": "550 5.1.1 no such user", "email": email,
             "inactive": inactive, "can_activate": inactive, "bounced_at": when,
-        })
+        }])[0]
 
 
 def test_bounce_record(server: RunningServer) -> None:

@@ -146,13 +146,13 @@ def test_deleting_a_hard_bounce_suppression_reactivates_the_bounce(
     api = server.api()
     insert_suppression(db, server, "hard@example.com", SuppressionReason.HARD_BOUNCE)
     with db.write() as conn:
-        bounce_id = bounces.insert(conn, {
+        bounce_id = bounces.insert_many(conn, [{
             "server_id": server.server_id, "stream": "outbound", "message_id": str(uuid.uuid4()),
             "bounce_type": "HardBounce", "type_code": 1, "name": "Hard bounce",
             "description": "Unknown user", "details": "550 5.1.1 no such user",
             "email": "hard@example.com", "inactive": True, "can_activate": True,
             "bounced_at": utcnow(),
-        })
+        }])[0]
     before = api.get(f"/bounces/{bounce_id}").json()
     assert before["Inactive"] is True and before["CanActivate"] is True
     r = delete(api, "hard@example.com")

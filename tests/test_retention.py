@@ -69,11 +69,10 @@ def _populate(db: Database) -> dict[str, Any]:
         _age(conn, messages_table, "received_at", [old_message])
         _bounce(conn, server_id, old_message, OLD)
         _bounce(conn, server_id, new_message, utcnow())
-        old_delivery, _new_delivery = (
-            webhooks.add_delivery(conn, {"server_id": server_id, "webhook_id": None,
-                                         "url": "http://127.0.0.1:9/", "record_type": "Bounce",
-                                         "payload": {}, "http_auth": None, "http_headers": []})
-            for _ in range(2))
+        old_delivery, _new_delivery = webhooks.add_deliveries(conn, [
+            {"server_id": server_id, "webhook_id": None, "url": "http://127.0.0.1:9/",
+             "record_type": "Bounce", "payload": {}, "http_auth": None, "http_headers": []}
+            for _ in range(2)])
         _age(conn, webhook_deliveries, "created_at", [old_delivery])
         suppressions.add(conn, server_id, "outbound", "kept@example.com",
                          SuppressionReason.MANUAL, SuppressionOrigin.CUSTOMER)

@@ -12,10 +12,6 @@ from sqlalchemy.engine import Connection, RowMapping
 from postlane.store.schema import bounces
 
 
-def insert(conn: Connection, values: Mapping[str, Any]) -> int:
-    return insert_many(conn, [values])[0]
-
-
 def insert_many(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Several bounces in one executemany; their ids, in the order of ``rows``."""
     if not rows:

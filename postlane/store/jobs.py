@@ -122,11 +122,6 @@ def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1
     return result.rowcount > 0
 
 
-def exists(conn: Connection, kind: JobKind, ref: str) -> bool:
-    """Whether a job of this kind was ever enqueued for ``ref`` (in any state)."""
-    return bool(refs_with(conn, kind, [ref]))
-
-
 def refs_with(conn: Connection, kind: JobKind, refs: Sequence[str]) -> set[str]:
     """Those of ``refs`` that ever had a job of this kind enqueued (in any state)."""
     if not refs:

@@ -42,10 +42,6 @@ def delete(conn: Connection, server_id: int, webhook_id: int) -> bool:
                                                 webhooks.c.id == webhook_id)).rowcount > 0
 
 
-def add_delivery(conn: Connection, values: Mapping[str, Any]) -> int:
-    return add_deliveries(conn, [values])[0]
-
-
 def add_deliveries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Pending deliveries in one executemany; their ids, in the order of ``rows``."""
     if not rows:
