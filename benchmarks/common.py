@@ -18,10 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from postlane import testing
-from postlane.store.database import normalize_url
 from postlane.testing import ServeProcess
 
 PG_ADMIN_URL = os.environ.get("POSTLANE_TEST_PG_URL",
@@ -200,15 +197,7 @@ class HookReceiver:
 
 def pg_problem() -> str | None:
     """None when PostgreSQL answers at POSTLANE_TEST_PG_URL (or the local default)."""
-    try:
-        engine = sa.create_engine(normalize_url(PG_ADMIN_URL),
-                                  connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:
-        return str(exc).splitlines()[0]
+    return testing.pg_problem(PG_ADMIN_URL)
 
 
 def pg_database() -> contextlib.AbstractContextManager[str]:

@@ -131,6 +131,19 @@ def start(data_dir: Path, *, kind: type[P] = ServeProcess,  # type: ignore[assig
     return running
 
 
+def pg_problem(url: str) -> str | None:
+    """None when PostgreSQL answers at ``url``; else the first line of why not (tests
+    and benchmarks report it, or fail on it when PostgreSQL is required)."""
+    try:
+        engine = sa.create_engine(normalize_url(url), connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:
+        return str(exc).splitlines()[0]
+
+
 @contextlib.contextmanager
 def fresh_pg_database(admin_url: str, prefix: str = "postlane") -> Iterator[str]:
     """A new, migrated PostgreSQL database (created through ``admin_url``), dropped on

@@ -17,9 +17,9 @@ import pytest
 import sqlalchemy as sa
 
 from postlane.store import migrate
-from postlane.store.database import Database, normalize_url
+from postlane.store.database import Database
 from postlane.store.schema import metadata
-from postlane.testing import fresh_pg_database
+from postlane.testing import fresh_pg_database, pg_problem
 from tests.harness import RunningServer, WebhookReceiver, start_server, test_settings
 
 #: The dashboard's browser fixtures (browser, page, dash): tests/browser.py.
@@ -31,14 +31,7 @@ REQUIRE_PG = os.environ.get("POSTLANE_REQUIRE_PG") == "1"
 
 
 def _pg_available() -> str | None:
-    try:
-        engine = sa.create_engine(normalize_url(PG_ADMIN_URL), connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:
-        return str(exc).splitlines()[0]
+    return pg_problem(PG_ADMIN_URL)
 
 
 @pytest.fixture(scope="session")

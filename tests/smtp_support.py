@@ -30,6 +30,21 @@ def custom_server(database_url: str, data_dir: Path, **overrides: Any) -> Iterat
         running.stop()
 
 
+def send_raw(server: RunningServer, raw: bytes,
+             rcpt: str = "rcpt@example.com") -> tuple[int, str]:
+    """One authenticated session that sends ``raw`` as it is; the DATA reply, refused or
+    not."""
+    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as smtp:
+        smtp.login(server.server_token, server.server_token)
+        smtp.mail(SENDER)
+        smtp.rcpt(rcpt)
+        try:
+            code, reply = smtp.data(raw)
+        except smtplib.SMTPDataError as exc:
+            code, reply = exc.smtp_code, exc.smtp_error
+    return code, reply.decode()
+
+
 def unverified_tls() -> ssl.SSLContext:
     """A client context that accepts the self-signed development certificate."""
     context = ssl.create_default_context()

@@ -10,7 +10,6 @@ reaches the Sandbox) or a 4xx/5xx with text, never a dropped connection.
 from __future__ import annotations
 
 import re
-import smtplib
 import socket
 from typing import Any
 
@@ -19,6 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.harness import RunningServer, make_message, smtp_send, wait_until
+from tests.smtp_support import send_raw
 
 FUZZ = settings(max_examples=80, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
@@ -257,18 +257,6 @@ def mime_message(draw: st.DrawFn) -> bytes:
     return b"\r\n".join(headers) + b"\r\n\r\n" + body
 
 
-def submit(server: RunningServer, raw: bytes) -> tuple[int, str]:
-    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as smtp:
-        smtp.login(server.server_token, server.server_token)
-        smtp.mail("sender@example.com")
-        smtp.rcpt("rcpt@example.com")
-        try:
-            code, reply = smtp.data(raw)
-        except smtplib.SMTPDataError as exc:
-            code, reply = exc.smtp_code, exc.smtp_error
-    return code, reply.decode("utf-8", "replace")
-
-
 def test_random_mime_after_auth(server: RunningServer) -> None:
     accepted: list[str] = []
     api = server.api()
@@ -276,7 +264,7 @@ def test_random_mime_after_auth(server: RunningServer) -> None:
     @FUZZ
     @given(raw=mime_message())
     def fuzz(raw: bytes) -> None:
-        code, text = submit(server, raw)  # a dropped connection raises here
+        code, text = send_raw(server, raw)  # a dropped connection raises here
         event(f"DATA reply {code} {text[:40] if code != 250 else ''}")
         if code == 250:
             message_id = text.rsplit(" ", 1)[-1]

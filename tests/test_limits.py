@@ -9,7 +9,6 @@ import email
 import email.policy
 import re
 import select
-import smtplib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.harness import (
     wait_until,
 )
 from tests.harness import test_settings as settings_for
+from tests.smtp_support import send_raw
 
 MB = 1024 * 1024
 
@@ -308,23 +308,11 @@ def test_nul_is_refused_not_a_server_error(server: RunningServer, method: str, p
         assert r.json()["ErrorCode"] != 0 and r.json()["Message"]
 
 
-def smtp_raw(server: RunningServer, raw: bytes) -> tuple[int, str]:
-    with smtplib.SMTP("127.0.0.1", server.smtp_port, timeout=30) as smtp:
-        smtp.login(server.server_token, server.server_token)
-        smtp.mail("sender@example.com")
-        smtp.rcpt("to@example.com")
-        try:
-            code, reply = smtp.data(raw)
-        except smtplib.SMTPDataError as exc:
-            code, reply = exc.smtp_code, exc.smtp_error
-    return code, reply.decode()
-
-
 def test_smtp_fields_past_the_columns_and_nul(server: RunningServer) -> None:
     folded = b"\r\n ".join([b"s" * 500] * 5)  # 2500 characters once unfolded
-    code, reply = smtp_raw(server, b"From: a@example.com\r\nSubject: " + folded + b"\r\n\r\nx\r\n")
+    code, reply = send_raw(server, b"From: a@example.com\r\nSubject: " + folded + b"\r\n\r\nx\r\n")
     assert code == 554 and "Subject is longer than 2000 characters" in reply
-    code, reply = smtp_raw(server, b"From: a@example.com\r\nSubject: a\0b\r\nX-PM-Tag: t\0\r\n"
+    code, reply = send_raw(server, b"From: a@example.com\r\nSubject: a\0b\r\nX-PM-Tag: t\0\r\n"
                            b"X-PM-TrackLinks: " + b"z" * 50 + b"\r\n\r\nbody\0text\r\n")
     assert code == 250, reply
     with server.api() as api:
