@@ -117,8 +117,15 @@ class Database:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn, conn.begin():
-            yield conn
+        """A read transaction that sees one snapshot: a page that reads a message's
+        recipients and then its events must not see a worker's commit between the two
+        (SQLite's WAL read transactions are snapshots already; PostgreSQL's default READ
+        COMMITTED takes a new one per statement)."""
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Connection]:
