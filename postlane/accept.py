@@ -7,14 +7,13 @@ listener answers 250 only after it returns.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from postlane.domain import addresses
+from postlane.domain import addresses, ids
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
 from postlane.domain.types import DeliveryType, JobKind, Source, StreamType
@@ -47,6 +46,8 @@ class Submission:
     size: int = 0
     track_opens: bool = False
     track_links: str = "None"
+    #: Chosen when the submission is made, outside the accept transaction (ids.py).
+    message_id: str = field(default_factory=ids.message_id)
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def accept(conn: Connection, sub: Submission) -> Accepted:
 def accept_many(conn: Connection, subs: list[Submission]) -> list[Accepted]:
     """Store several messages with one statement per table (group commit uses this)."""
     now = utcnow()
-    accepted = [Accepted(str(uuid.uuid4()), now) for _ in subs]
+    accepted = [Accepted(sub.message_id, now) for sub in subs]
     message_rows: list[dict[str, Any]] = []
     recipient_rows: list[dict[str, Any]] = []
     for sub, acc in zip(subs, accepted, strict=True):

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
 
-from postlane.domain import addresses, bounce_types, mime, payloads, retry, suppression
+from postlane.domain import addresses, bounce_types, ids, mime, payloads, retry, suppression
 from postlane.domain.bounce_types import SmtpApiErrorLabels
 from postlane.domain.suppression import Outcome, Suppression
 from postlane.domain.types import Source, SuppressionReason
@@ -378,3 +379,15 @@ def test_compose_html_only_and_no_attachments() -> None:
     assert msg.get_content_type() == "text/html"
     assert "<b>hi</b>" in msg.get_content()
     assert msg["Cc"] is None and list(msg.iter_attachments()) == []
+
+
+def test_message_ids_are_version_7_guids_in_time_order() -> None:
+    start = 1_790_000_000_000_000_000  # ns
+    made = [ids.message_id(start + step * 1_000_000) for step in range(200)]
+    for step, value in enumerate(made):
+        parsed = uuid.UUID(value)
+        assert str(parsed) == value and parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122
+        assert parsed.int >> 80 == start // 1_000_000 + step  # milliseconds up front
+    assert made == sorted(made)  # one millisecond apart: in order
+    assert len({ids.message_id(start) for _ in range(1000)}) == 1000  # random tail
