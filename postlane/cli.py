@@ -93,8 +93,6 @@ def serve(log_level: str, **flags: Any) -> None:
     """Run the server (all roles on SQLite unless told otherwise)."""
     logging.basicConfig(level=log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # aiosmtpd logs every connection at INFO: noise, and measurable CPU under load.
-    logging.getLogger("mail.log").setLevel(max(logging.WARNING, logging.getLogger().level))
     # The event loop hands work to commit threads and back; Python's default 5 ms GIL
     # switch interval would add up to that much latency to every hand-off.
     sys.setswitchinterval(0.0005)

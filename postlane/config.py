@@ -24,6 +24,8 @@ class Settings(BaseModel):
     smtp_hostname: str = "localhost"
     smtp_max_message_bytes: int = 10 * 1024 * 1024
     smtp_max_recipients: int = 50
+    #: A session that sends nothing for this long is closed with 421 (RFC 5321 4.5.3.2).
+    smtp_idle_timeout_seconds: float = Field(default=300, gt=0)
     #: SMTP acceptor processes sharing the listening socket (more use more cores).
     smtp_processes: int = Field(default=1, ge=1, le=64)
     #: None = automatic: AUTH needs TLS unless the listener is on a loopback address.

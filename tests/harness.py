@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 
 from postlane.config import Settings
 from postlane.runtime import Postlane
@@ -100,7 +101,9 @@ class RunningServer:
         self.app.close()
 
 
-def start_server(settings: Settings) -> RunningServer:
+def start_server(settings: Settings, use_uvloop: bool = False) -> RunningServer:
+    """A real server on a thread of its own; ``use_uvloop`` runs it on uvloop, the loop
+    ``postlane serve`` uses, instead of asyncio's own."""
     app = Postlane(settings)
     boot = app.prepare()
     app.bind()
@@ -108,7 +111,7 @@ def start_server(settings: Settings) -> RunningServer:
     holder: dict[str, Any] = {}
 
     def run() -> None:
-        loop = asyncio.new_event_loop()
+        loop = uvloop.new_event_loop() if use_uvloop else asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         stop = asyncio.Event()
         holder["loop"], holder["stop"] = loop, stop

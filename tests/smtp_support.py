@@ -4,7 +4,9 @@ settings, and a second, independent view of the database."""
 from __future__ import annotations
 
 import contextlib
+import re
 import smtplib
+import socket
 import ssl
 import uuid
 from collections.abc import Iterator, Sequence
@@ -104,3 +106,58 @@ def count_rows(server: RunningServer, table: sa.Table, *where: Any) -> int:
     with database(server) as db, db.read() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)
                                 .where(*where)).scalar_one())
+
+
+REPLY_LINE = re.compile(rb"^[2-5]\d\d[ -][\t\x20-\x7e\x80-\xff]*$")  # RFC 5321 textstring
+
+
+class RawSession:
+    """A plain socket speaking line by line, with one reply read per line sent."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
+        self.buffer = b""
+
+    @classmethod
+    def over(cls, sock: socket.socket) -> RawSession:
+        """A session on a socket of the caller's (one wrapped in TLS, say)."""
+        session = cls.__new__(cls)
+        session.sock, session.buffer = sock, b""
+        return session
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def _line(self) -> bytes | None:
+        while b"\r\n" not in self.buffer:
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                return None
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def reply(self) -> list[bytes] | None:
+        """All lines of one reply (continuations end with '-'), or None at EOF."""
+        lines: list[bytes] = []
+        while True:
+            line = self._line()
+            if line is None:
+                assert not lines, f"connection closed inside a multi-line reply {lines!r}"
+                return None
+            assert REPLY_LINE.match(line), f"malformed reply line {line!r}"
+            assert len(line) <= 510, f"reply line over 512 octets: {line[:80]!r}..."
+            lines.append(line)
+            if line[3:4] == b" ":
+                assert len({ln[:3] for ln in lines}) == 1, f"mixed codes in {lines!r}"
+                return lines
+
+    def send(self, line: bytes) -> bool:
+        try:
+            self.sock.sendall(line + b"\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            return False
+        return True

@@ -9,8 +9,6 @@ reaches the Sandbox) or a 4xx/5xx with text, never a dropped connection.
 
 from __future__ import annotations
 
-import re
-import socket
 from typing import Any
 
 import httpx
@@ -18,63 +16,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tests.harness import RunningServer, make_message, smtp_send, wait_until
-from tests.smtp_support import send_raw
+from tests.smtp_support import RawSession, send_raw
 
 FUZZ = settings(max_examples=80, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
 
-REPLY_LINE = re.compile(rb"^[2-5]\d\d[ -][\t\x20-\x7e\x80-\xff]*$")  # RFC 5321 textstring
-
-
 def closes(reply: bytes) -> bool:
     """Replies after which the server may close: QUIT, policy 421, aiosmtpd's bogus limit."""
     return reply[:3] in (b"221", b"421") or (reply[:3] == b"502" and b"goodbye" in reply)
-
-
-class RawSession:
-    """A plain socket speaking line by line, with one reply read per line sent."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=15)
-        self.buffer = b""
-
-    def close(self) -> None:
-        self.sock.close()
-
-    def _line(self) -> bytes | None:
-        while b"\r\n" not in self.buffer:
-            try:
-                chunk = self.sock.recv(65536)
-            except ConnectionResetError:
-                return None
-            if not chunk:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line
-
-    def reply(self) -> list[bytes] | None:
-        """All lines of one reply (continuations end with '-'), or None at EOF."""
-        lines: list[bytes] = []
-        while True:
-            line = self._line()
-            if line is None:
-                assert not lines, f"connection closed inside a multi-line reply {lines!r}"
-                return None
-            assert REPLY_LINE.match(line), f"malformed reply line {line!r}"
-            assert len(line) <= 510, f"reply line over 512 octets: {line[:80]!r}..."
-            lines.append(line)
-            if line[3:4] == b" ":
-                assert len({ln[:3] for ln in lines}) == 1, f"mixed codes in {lines!r}"
-                return lines
-
-    def send(self, line: bytes) -> bool:
-        try:
-            self.sock.sendall(line + b"\r\n")
-        except (BrokenPipeError, ConnectionResetError):
-            return False
-        return True
 
 
 VERBS = ["HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",

@@ -13,14 +13,13 @@ import logging
 import socket
 from collections.abc import Callable
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
-
 from postlane.config import Settings
 from postlane.domain import addresses
 from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
 from postlane.domain.types import JobKind
-from postlane.smtp.listener import tls_context
-from postlane.smtp.protocol import PostlaneSMTP
+from postlane.smtp import engine
+from postlane.smtp.engine import Envelope, Session
+from postlane.smtp.listener import serve, tls_context
 from postlane.store import jobs, reports
 from postlane.store.database import Database
 
@@ -41,20 +40,25 @@ class ReportHandler:
         domain = address.strip().rpartition("@")[2].lower().rstrip(".")
         return addresses.is_valid(address) and domain == self.bounce_domain
 
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
-                          address: str, rcpt_options: list[str]) -> str:
+    def connected(self, session: Session) -> None:
+        """Anyone may deliver reports (no AUTH)."""
+
+    async def authenticate(self, login: str, password: str) -> None:
+        return None  # never called: AUTH is not offered here
+
+    def mail(self, session: Session, address: str) -> str | None:
+        return None  # reports come from anyone, often from the null sender
+
+    def rcpt(self, session: Session, envelope: Envelope, address: str) -> str | None:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return f"452 4.5.3 Too many recipients (at most {MAX_RECIPIENTS} a message)"
         if not self.is_local(address):
             return "550 5.7.1 Relay access denied"
-        envelope.rcpt_tos.append(address)
-        envelope.rcpt_options.extend(rcpt_options)
-        return "250 2.1.5 OK"
+        return None
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
+    async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
         try:
-            report_id = await self.db.run(self._store, raw, envelope.mail_from or "",
+            report_id = await self.db.run(self._store, content, envelope.mail_from,
                                           list(envelope.rcpt_tos))
         except Exception:
             log.exception("storing a report failed; answering 451 so the sender retries")
@@ -74,15 +78,9 @@ async def start(db: Database, settings: Settings,
                 on_accepted: Callable[[], None] | None = None,
                 sock: socket.socket | None = None) -> asyncio.Server:
     handler = ReportHandler(db, settings.bounce_domain, on_accepted)
-    context = tls_context(settings)
-    loop = asyncio.get_running_loop()
-
-    factory = PostlaneSMTP.factory(
-        handler, hostname=settings.smtp_hostname, ident="Postlane bounce MX",
-        data_size_limit=settings.smtp_max_message_bytes, enable_SMTPUTF8=True,
-        tls_context=context, require_starttls=False, auth_required=False, loop=loop)
-
-    if sock is not None:
-        return await loop.create_server(factory, sock=sock)
-    return await loop.create_server(factory, host=settings.inbound_host,
-                                    port=settings.inbound_port)
+    options = engine.Options(
+        hostname=settings.smtp_hostname, ident="Postlane bounce MX",
+        max_message_bytes=settings.smtp_max_message_bytes, tls_context=tls_context(settings),
+        idle_timeout=settings.smtp_idle_timeout_seconds)
+    return await serve(engine.factory(options, handler), settings.inbound_host,
+                       settings.inbound_port, sock)

@@ -1,0 +1,118 @@
+"""SMTP command syntax (RFC 5321, RFC 4954 AUTH): pure functions, no I/O.
+
+The protocol (engine.py) reads lines and writes replies; everything that decides what a
+line means or how a reply looks is here, where it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from base64 import b64decode
+from dataclasses import dataclass
+
+#: Not allowed in a reply line: RFC 5321 textstring is HT and printable characters.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+#: RFC 5321 4.5.3.1.5: a reply line is at most 512 octets with its CRLF.
+MAX_REPLY_LINE = 510
+#: RFC 5321 Path: ``<Mailbox>`` with an optional (obsolete) source route before it. What
+#: a mailbox may look like is the handler's rule (domain.addresses), not the syntax's.
+_PATH = re.compile(r"<(?:@[^:<>\s]+:)?([^<>]*)>")
+#: Without the angle brackets, as sloppy clients write it (Postfix takes it too).
+_BARE = re.compile(r"([^\s<>]+@[^\s<>]+)(?=[ \t]|$)")
+#: RFC 5321 4.5.3.1.1: a local part is at most 64 octets.
+MAX_LOCAL_PART = 64
+_PARAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(?:=[!-<>-~]+)?")
+
+
+def _line(text: str) -> str:
+    data = _CONTROL.sub("?", text).encode("utf-8", "replace")
+    return data[:MAX_REPLY_LINE].decode("utf-8", "ignore")
+
+
+def printable_reply(status: str) -> str:
+    """Control characters and unencodable surrogates become '?' and each line is cut to
+    the limit (replies may quote a client's input, a stream name say); CRLF between the
+    lines of a multi-line reply stays."""
+    if len(status) <= MAX_REPLY_LINE and status.isascii() and status.isprintable():
+        return status  # one short clean line: nearly every reply
+    return "\r\n".join(_line(line) for line in status.split("\r\n"))
+
+
+def multiline(code: int, lines: list[str]) -> str:
+    """``250-first``, ..., ``250 last``: one reply of several lines."""
+    return "\r\n".join(f"{code}{'-' if i < len(lines) - 1 else ' '}{line}"
+                       for i, line in enumerate(lines))
+
+
+@dataclass(frozen=True)
+class Path:
+    """A MAIL or RCPT argument: the address (empty for the null sender ``<>``) and the
+    ESMTP parameters, upper-cased names mapped to their value (None without ``=``)."""
+
+    address: str
+    params: dict[str, str | None]
+
+
+class SyntaxProblem(ValueError):
+    """The argument is not what the command takes; the message is the reply text."""
+
+
+def parse_path(arg: str, keyword: str, allow_null: bool) -> Path:
+    """Read ``FROM:<a@b> SIZE=10`` (keyword ``FROM``) or ``TO:<a@b>``.
+
+    A source route (``<@relay:a@b>``) is accepted and ignored, as RFC 5321 asks.
+    """
+    head, colon, rest = arg.partition(":")
+    if not colon or head.strip().upper() != keyword:
+        raise SyntaxProblem(f"Syntax: {'MAIL FROM' if keyword == 'FROM' else 'RCPT TO'}:"
+                            "<address>")
+    rest = rest.lstrip(" \t")
+    if allow_null and rest.startswith("<>"):
+        address, tail = "", rest[2:]
+    else:
+        match = (_PATH if rest.startswith("<") else _BARE).match(rest)
+        if match is None:
+            raise SyntaxProblem("Syntax error in address")
+        address, tail = match.group(1), rest[match.end():]
+        if len(address.rpartition("@")[0].encode("utf-8", "surrogateescape")) > MAX_LOCAL_PART:
+            raise SyntaxProblem("Local part too long")
+    if tail and tail[0] not in " \t":
+        raise SyntaxProblem("Syntax error in address")
+    return Path(address, parse_params(tail))
+
+
+def parse_params(text: str) -> dict[str, str | None]:
+    params: dict[str, str | None] = {}
+    for word in text.split():
+        if not _PARAM.fullmatch(word):
+            raise SyntaxProblem(f"Syntax error in parameter {word[:40]}")
+        name, equals, value = word.partition("=")
+        params[name.upper()] = value if equals else None
+    return params
+
+
+class AuthProblem(ValueError):
+    """An AUTH answer that cannot be used; the message is the whole reply."""
+
+
+def decode_answer(answer: bytes) -> bytes:
+    """An AUTH answer line: ``*`` cancels, ``=`` is the empty answer, else base64."""
+    answer = answer.strip()
+    if answer == b"*":
+        raise AuthProblem("501 5.7.0 Auth aborted")
+    if answer == b"=":
+        return b""
+    try:
+        return b64decode(answer, validate=True)
+    except binascii.Error:
+        raise AuthProblem("501 5.5.2 Can't decode base64") from None
+
+
+def plain_credentials(blob: bytes) -> tuple[str, str]:
+    """RFC 4616: ``authzid NUL authcid NUL passwd``; the authorisation identity is
+    ignored (we have no proxy logins)."""
+    parts = blob.split(b"\0")
+    if len(parts) != 3:
+        raise AuthProblem("501 5.5.2 Malformed PLAIN credentials")
+    return parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
