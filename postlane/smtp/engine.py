@@ -31,6 +31,7 @@ MAX_COMMAND_LINE = 2048
 #: What a client may send ahead while a command is still being answered.
 MAX_PIPELINED = 256 * 1024
 MAX_BOGUS_COMMANDS = 5
+MAX_AUTH_FAILURES = 3
 _LOST = object()  # the connection went away while a line was awaited
 _TOO_LONG = object()  # a line over MAX_COMMAND_LINE (skipped)
 _AUTH_MECHANISMS = ("PLAIN", "LOGIN")
@@ -95,7 +96,8 @@ class Options:
 
 def factory(options: Options, handler: Handler) -> Callable[[], SMTPProtocol]:
     """A protocol factory for ``loop.create_server``."""
-    replies = {tls: syntax.multiline(250, options.ehlo_lines(tls)) for tls in (False, True)}
+    replies = {tls: syntax.multiline(250, options.ehlo_lines(tls)).encode() + b"\r\n"
+               for tls in (False, True)}
 
     def make() -> SMTPProtocol:
         return SMTPProtocol(options, handler, replies)
@@ -104,7 +106,7 @@ def factory(options: Options, handler: Handler) -> Callable[[], SMTPProtocol]:
 
 
 class SMTPProtocol(asyncio.Protocol):
-    def __init__(self, options: Options, handler: Handler, ehlo_replies: dict[bool, str]
+    def __init__(self, options: Options, handler: Handler, ehlo_replies: dict[bool, bytes]
                  ) -> None:
         self._options = options
         self._handler = handler
@@ -122,6 +124,7 @@ class SMTPProtocol(asyncio.Protocol):
         self._writing_paused = False
         self._eof = False
         self._bogus = 0
+        self._auth_failures = 0
         self._last_activity = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self.session = Session(None)
@@ -138,13 +141,11 @@ class SMTPProtocol(asyncio.Protocol):
         self._timer = self._loop.call_later(self._options.idle_timeout, self._check_idle)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
-        if self._timer is not None:
-            self._timer.cancel()
-        if self._answer is not None and not self._answer.done():
-            self._answer.set_result(_LOST)
+        self._close()
 
     def data_received(self, data: bytes) -> None:
+        if self._transport is None:  # closed by us; the transport may still deliver
+            return
         self._last_activity = self._loop.time()
         self._buffer += data
         if self._busy and self._answer is None:
@@ -157,7 +158,7 @@ class SMTPProtocol(asyncio.Protocol):
         is still answered, and then the connection closes."""
         self._eof = True
         self._process()
-        return True
+        return not self.session.tls  # TLS transports cannot stay half open
 
     def pause_writing(self) -> None:
         """The client does not read its replies: stop reading its commands."""
@@ -167,6 +168,7 @@ class SMTPProtocol(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._writing_paused = False
         self._update_reading()
+        self._process()
 
     def _update_reading(self) -> None:
         transport = self._transport
@@ -187,7 +189,7 @@ class SMTPProtocol(asyncio.Protocol):
         waiting_on_client = not self._busy or self._answer is not None
         if idle >= self._options.idle_timeout and waiting_on_client:
             self._reply("421 4.4.2 Idle for too long, closing connection")
-            self._transport.close()
+            self._close()
             return
         wait = max(self._options.idle_timeout - idle, 1.0)
         self._timer = self._loop.call_later(wait, self._check_idle)
@@ -196,8 +198,8 @@ class SMTPProtocol(asyncio.Protocol):
 
     def _process(self) -> None:
         """Handle every complete line (or message) in the buffer, in order, until a
-        command has to wait for its task."""
-        while self._transport is not None:
+        command has to wait for its task or the client has to read its replies."""
+        while self._transport is not None and not self._writing_paused:
             if self._in_data:
                 if not self._take_message():
                     self._close_at_eof()
@@ -310,8 +312,10 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply(f"501 5.5.4 Syntax: {'EHLO' if extended else 'HELO'} hostname")
             return
         self.session.host_name, self.session.extended, self.envelope = arg, extended, None
-        self._reply(self._ehlo_replies[self.session.tls] if extended
-                    else f"250 {self._options.hostname}")
+        if extended:
+            self._write(self._ehlo_replies[self.session.tls])
+        else:
+            self._reply(f"250 {self._options.hostname}")
 
     def _may_transact(self) -> bool:
         """HELO/EHLO first, then AUTH where it is required; else the refusal is sent."""
@@ -330,7 +334,7 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply("503 5.5.1 Error: nested MAIL command")
             return
         try:
-            path = syntax.parse_path(arg, "FROM", allow_null=True)
+            path = syntax.parse_path(arg, "FROM")
         except syntax.SyntaxProblem as exc:
             self._reply(f"501 5.5.4 {exc}")
             return
@@ -364,7 +368,7 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply("503 5.5.1 Error: need MAIL command")
             return
         try:
-            path = syntax.parse_path(arg, "TO", allow_null=False)
+            path = syntax.parse_path(arg, "TO")
         except syntax.SyntaxProblem as exc:
             self._reply(f"501 5.5.4 {exc}")
             return
@@ -412,8 +416,8 @@ class SMTPProtocol(asyncio.Protocol):
         self._reply("252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery")
 
     def _help(self, arg: str) -> None:
-        self._reply("250 Supported commands: AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT "
-                    "RSET STARTTLS VRFY")
+        self._reply("214 2.0.0 Supported commands: AUTH DATA EHLO HELO HELP MAIL NOOP QUIT "
+                    "RCPT RSET STARTTLS VRFY")
 
     def _starttls(self, arg: str) -> None:
         context = self._options.tls_context
@@ -423,6 +427,8 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply("454 4.7.0 TLS not available")
         elif self.session.tls:
             self._reply("503 5.5.1 Already using TLS")
+        elif self._writing_paused:  # the handshake would inherit a stalled transport
+            self._reply("454 4.7.0 TLS not available now: read the replies first")
         else:
             self._reply("220 2.0.0 Ready to start TLS")
             del self._buffer[:]  # RFC 3207 4.2: nothing sent before the handshake counts
@@ -431,7 +437,8 @@ class SMTPProtocol(asyncio.Protocol):
             self._start(self._upgrade(context))
 
     async def _upgrade(self, context: ssl.SSLContext) -> None:
-        assert self._transport is not None
+        if self._transport is None:  # the client left before the handshake began
+            return
         peer = self.session.peer
         try:
             transport = await self._loop.start_tls(self._transport, self, context,
@@ -441,9 +448,10 @@ class SMTPProtocol(asyncio.Protocol):
             self._close()
             return
         if transport is None:
+            self._close()
             return
         self._transport = transport
-        self._reading_paused = False
+        self._reading_paused = self._writing_paused = False
         # RFC 3207 4.2: the session starts over, as if the client had just connected.
         self.session, self.envelope = Session(peer, tls=True), None
         self._handler.connected(self.session)
@@ -485,7 +493,12 @@ class SMTPProtocol(asyncio.Protocol):
             self._reply("454 4.7.0 Temporary authentication failure")
             return
         if identity is None:
-            self._reply("535 5.7.8 Authentication credentials invalid")
+            self._auth_failures += 1
+            if self._auth_failures >= MAX_AUTH_FAILURES:
+                self._reply("421 4.7.0 Too many failed authentication attempts, closing")
+                self._close()
+            else:
+                self._reply("535 5.7.8 Authentication credentials invalid")
             return
         self.session.identity = identity
         self._reply("235 2.7.0 Authentication successful")
@@ -495,6 +508,8 @@ class SMTPProtocol(asyncio.Protocol):
         after a 334 challenge."""
         if initial:
             return syntax.decode_answer(initial.encode())
+        if self._transport is None:
+            raise syntax.AuthProblem("421 4.4.2 Connection lost")
         self._reply(f"334 {challenge}")
         waiter = self._answer = self._loop.create_future()
         self._process()  # the answer may already be in the buffer
@@ -509,12 +524,24 @@ class SMTPProtocol(asyncio.Protocol):
     # --- writing and tasks -------------------------------------------------------------------
 
     def _reply(self, text: str) -> None:
+        self._write(syntax.printable_reply(text).encode() + b"\r\n")
+
+    def _write(self, data: bytes) -> None:
         if self._transport is not None:
-            self._transport.write(syntax.printable_reply(text).encode() + b"\r\n")
+            self._transport.write(data)
 
     def _close(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
+        """Nothing more is read, run or answered. Done here rather than left to
+        connection_lost: that comes a loop pass later (commands already in the buffer
+        would still run after a QUIT), and not at all for a failed TLS handshake."""
+        transport, self._transport = self._transport, None
+        del self._buffer[:]
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(_LOST)
+        if transport is not None:
+            transport.close()
 
     def _start(self, work: Coroutine[Any, Any, None]) -> None:
         self._busy = True

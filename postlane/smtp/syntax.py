@@ -25,22 +25,19 @@ MAX_LOCAL_PART = 64
 _PARAM = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*(?:=[!-<>-~]+)?")
 
 
-def _line(text: str) -> str:
-    data = _CONTROL.sub("?", text).encode("utf-8", "replace")
+def printable_reply(status: str) -> str:
+    """One reply line fit for the wire. Replies may quote what a client sent (a stream
+    name, say): control characters, CR and LF among them, and unencodable surrogates
+    become '?' (a line break there would forge a reply line), and the line is cut to the
+    limit."""
+    if len(status) <= MAX_REPLY_LINE and status.isascii() and status.isprintable():
+        return status  # short and clean: nearly every reply
+    data = _CONTROL.sub("?", status).encode("utf-8", "replace")
     return data[:MAX_REPLY_LINE].decode("utf-8", "ignore")
 
 
-def printable_reply(status: str) -> str:
-    """Control characters and unencodable surrogates become '?' and each line is cut to
-    the limit (replies may quote a client's input, a stream name say); CRLF between the
-    lines of a multi-line reply stays."""
-    if len(status) <= MAX_REPLY_LINE and status.isascii() and status.isprintable():
-        return status  # one short clean line: nearly every reply
-    return "\r\n".join(_line(line) for line in status.split("\r\n"))
-
-
 def multiline(code: int, lines: list[str]) -> str:
-    """``250-first``, ..., ``250 last``: one reply of several lines."""
+    """``250-first``, ..., ``250 last``: one reply of several lines (of our own text)."""
     return "\r\n".join(f"{code}{'-' if i < len(lines) - 1 else ' '}{line}"
                        for i, line in enumerate(lines))
 
@@ -58,25 +55,24 @@ class SyntaxProblem(ValueError):
     """The argument is not what the command takes; the message is the reply text."""
 
 
-def parse_path(arg: str, keyword: str, allow_null: bool) -> Path:
+def parse_path(arg: str, keyword: str) -> Path:
     """Read ``FROM:<a@b> SIZE=10`` (keyword ``FROM``) or ``TO:<a@b>``.
 
-    A source route (``<@relay:a@b>``) is accepted and ignored, as RFC 5321 asks.
+    A source route (``<@relay:a@b>``) is accepted and ignored, as RFC 5321 asks. The
+    null path ``<>`` reads as the empty address: the sender of bounces, and a recipient
+    the handlers refuse.
     """
     head, colon, rest = arg.partition(":")
     if not colon or head.strip().upper() != keyword:
         raise SyntaxProblem(f"Syntax: {'MAIL FROM' if keyword == 'FROM' else 'RCPT TO'}:"
                             "<address>")
     rest = rest.lstrip(" \t")
-    if allow_null and rest.startswith("<>"):
-        address, tail = "", rest[2:]
-    else:
-        match = (_PATH if rest.startswith("<") else _BARE).match(rest)
-        if match is None:
-            raise SyntaxProblem("Syntax error in address")
-        address, tail = match.group(1), rest[match.end():]
-        if len(address.rpartition("@")[0].encode("utf-8", "surrogateescape")) > MAX_LOCAL_PART:
-            raise SyntaxProblem("Local part too long")
+    match = (_PATH if rest.startswith("<") else _BARE).match(rest)
+    if match is None:
+        raise SyntaxProblem("Syntax error in address")
+    address, tail = match.group(1), rest[match.end():]
+    if len(address.rpartition("@")[0].encode()) > MAX_LOCAL_PART:
+        raise SyntaxProblem("Local part too long")
     if tail and tail[0] not in " \t":
         raise SyntaxProblem("Syntax error in address")
     return Path(address, parse_params(tail))
