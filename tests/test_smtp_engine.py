@@ -5,7 +5,6 @@ and the idle timeout. On asyncio's loop and on uvloop, which `postlane serve` ru
 from __future__ import annotations
 
 import base64
-import shutil
 import socket
 import threading
 import time
@@ -18,19 +17,19 @@ import pytest
 from tests.harness import RunningServer, start_server, test_settings
 from tests.smtp_support import RawSession, message_id, unverified_tls
 
+#: The engine does not depend on the database: SQLite is enough.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 
-def _start(loop: str, tmp_path: Path, sqlite_template: Path, **overrides: Any
-           ) -> RunningServer:
-    target = tmp_path / "postlane.db"
-    shutil.copyfile(sqlite_template, target)
-    return start_server(test_settings(f"sqlite:///{target}", tmp_path / "data", **overrides),
+
+def _start(loop: str, database_url: str, tmp_path: Path, **overrides: Any) -> RunningServer:
+    return start_server(test_settings(database_url, tmp_path / "data", **overrides),
                         use_uvloop=loop == "uvloop")
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
-def smtp(request: pytest.FixtureRequest, tmp_path: Path,
-         sqlite_template: Path) -> Iterator[RunningServer]:
-    running = _start(request.param, tmp_path, sqlite_template,
+def smtp(request: pytest.FixtureRequest, database_url: str,
+         tmp_path: Path) -> Iterator[RunningServer]:
+    running = _start(request.param, database_url, tmp_path,
                      smtp_max_message_bytes=64 * 1024)
     yield running
     running.stop()
@@ -154,11 +153,11 @@ def test_end_of_data_split_across_packets_and_oversized_data(smtp: RunningServer
 
 
 def test_starttls_discards_what_was_pipelined_before_the_handshake(
-        tmp_path: Path, sqlite_template: Path) -> None:
+        database_url: str, tmp_path: Path) -> None:
     """RFC 3207 4.2: commands sent in clear text after STARTTLS must not run inside
     the TLS session (the STARTTLS command injection attack). On a trusted network no
     AUTH stands in the way, so an injected MAIL would open a transaction."""
-    server = _start("uvloop", tmp_path, sqlite_template, server_token="trusted-token",
+    server = _start("uvloop", database_url, tmp_path, server_token="trusted-token",
                     smtp_trusted_networks=("127.0.0.0/8",),
                     smtp_trusted_server_token="trusted-token")
     sock = socket.create_connection(("127.0.0.1", server.smtp_port), timeout=15)
@@ -293,9 +292,8 @@ def test_connection_dropped_inside_data_stores_nothing(smtp: RunningServer) -> N
 
 
 @pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
-def test_idle_session_is_closed_with_421(loop: str, tmp_path: Path,
-                                         sqlite_template: Path) -> None:
-    server = _start(loop, tmp_path, sqlite_template, smtp_idle_timeout_seconds=1)
+def test_idle_session_is_closed_with_421(loop: str, database_url: str, tmp_path: Path) -> None:
+    server = _start(loop, database_url, tmp_path, smtp_idle_timeout_seconds=1)
     try:
         session = RawSession(server.smtp_port)
         session.reply()

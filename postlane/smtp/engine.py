@@ -333,10 +333,8 @@ class SMTPProtocol(asyncio.Protocol):
         if self.envelope is not None:
             self._reply("503 5.5.1 Error: nested MAIL command")
             return
-        try:
-            path = syntax.parse_path(arg, "FROM")
-        except syntax.SyntaxProblem as exc:
-            self._reply(f"501 5.5.4 {exc}")
+        path = self._read_path(arg, "FROM")
+        if path is None:
             return
         refusal = self._mail_params(path.params) or self._handler.mail(self.session,
                                                                        path.address)
@@ -345,6 +343,14 @@ class SMTPProtocol(asyncio.Protocol):
             return
         self.envelope = Envelope(path.address)
         self._reply("250 2.1.0 OK")
+
+    def _read_path(self, arg: str, keyword: str) -> syntax.Path | None:
+        """The path of a MAIL or RCPT, or None once its 501 is sent."""
+        try:
+            return syntax.parse_path(arg, keyword)
+        except syntax.SyntaxProblem as exc:
+            self._reply(f"501 5.5.4 {exc}")
+            return None
 
     def _mail_params(self, params: dict[str, str | None]) -> str | None:
         for name, value in params.items():
@@ -367,10 +373,8 @@ class SMTPProtocol(asyncio.Protocol):
         if envelope is None:
             self._reply("503 5.5.1 Error: need MAIL command")
             return
-        try:
-            path = syntax.parse_path(arg, "TO")
-        except syntax.SyntaxProblem as exc:
-            self._reply(f"501 5.5.4 {exc}")
+        path = self._read_path(arg, "TO")
+        if path is None:
             return
         if path.params:
             self._reply("555 5.5.4 RCPT TO parameters not recognized")
