@@ -36,6 +36,17 @@ class ErrorCode(IntEnum):
     WEBHOOK_NOT_FOUND = 1402
 
 
+class PostlaneError(Exception):
+    """The root of every failure Postlane reports to a client; front doors map each kind
+    to their own answer (an HTTP status and ErrorCode, or an SMTP reply)."""
+
+
+class DatabaseUnavailable(PostlaneError):
+    """The database could not be reached or refused the work: nothing was stored, and the
+    client should retry (SMTP 451, HTTP 503). The store raises it in place of driver
+    errors, so no layer above it needs to know the driver."""
+
+
 class ApiError(Exception):
     """A client-visible failure: HTTP status, Postmark ErrorCode and a clear message."""
 
