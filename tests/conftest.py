@@ -20,10 +20,10 @@ from postlane.store import migrate
 from postlane.store.database import Database
 from postlane.store.schema import metadata
 from postlane.testing import fresh_pg_database, pg_problem
-from tests.harness import RunningServer, WebhookReceiver, start_server, test_settings
+from tests.support.harness import RunningServer, WebhookReceiver, start_server, test_settings
 
-#: The dashboard's browser fixtures (browser, page, dash): tests/browser.py.
-pytest_plugins = ["tests.browser"]
+#: The dashboard's browser fixtures (browser, page, dash): tests/support/browser.py.
+pytest_plugins = ["tests.support.browser"]
 
 PG_ADMIN_URL = os.environ.get("POSTLANE_TEST_PG_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")

@@ -1,0 +1,190 @@
+"""Suppressions API: create, dump with filters, delete; the customer's limits (SpamComplaint
+is final) and the link to bounces (deleting a HardBounce suppression reactivates it)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from postlane.domain.types import SuppressionOrigin, SuppressionReason
+from postlane.store import bounces, suppressions
+from postlane.store.database import Database
+from postlane.store.schema import utcnow
+from tests.support.harness import RunningServer
+
+BASE = "/message-streams/{}/suppressions"
+
+
+def create(api: httpx.Client, *emails: str, stream: str = "outbound") -> httpx.Response:
+    return api.post(BASE.format(stream),
+                    json={"Suppressions": [{"EmailAddress": e} for e in emails]})
+
+
+def delete(api: httpx.Client, *emails: str, stream: str = "outbound") -> httpx.Response:
+    return api.post(BASE.format(stream) + "/delete",
+                    json={"Suppressions": [{"EmailAddress": e} for e in emails]})
+
+
+def dump(api: httpx.Client, stream: str = "outbound", **params: str) -> list[dict[str, Any]]:
+    r = api.get(BASE.format(stream) + "/dump", params=params)
+    assert r.status_code == 200, r.text
+    found: list[dict[str, Any]] = r.json()["Suppressions"]
+    return found
+
+
+def emails_of(entries: list[dict[str, Any]]) -> list[str]:
+    return sorted(e["EmailAddress"] for e in entries)
+
+
+def insert_suppression(db: Database, server: RunningServer, email: str,
+                       reason: SuppressionReason) -> None:
+    with db.write() as conn:
+        suppressions.add(conn, server.server_id, "outbound", email, reason,
+                         SuppressionOrigin.RECIPIENT)
+
+
+def test_create_and_dump(server: RunningServer) -> None:
+    api = server.api()
+    r = create(api, "one@example.com", "Two@Example.com")
+    assert r.status_code == 200
+    assert r.json() == {"Suppressions": [
+        {"EmailAddress": "one@example.com", "Status": "Suppressed", "Message": None},
+        {"EmailAddress": "Two@Example.com", "Status": "Suppressed", "Message": None},
+    ]}
+    entries = dump(api)
+    assert emails_of(entries) == ["one@example.com", "two@example.com"]
+    for entry in entries:
+        assert set(entry) == {"EmailAddress", "SuppressionReason", "Origin", "CreatedAt"}
+        assert entry["SuppressionReason"] == "ManualSuppression"
+        assert entry["Origin"] == "Customer"
+        assert entry["CreatedAt"].endswith("Z")
+
+
+def test_recreate_is_idempotent_and_keeps_the_reason(server: RunningServer,
+                                                     db: Database) -> None:
+    api = server.api()
+    insert_suppression(db, server, "spam@example.com", SuppressionReason.SPAM_COMPLAINT)
+    assert create(api, "dup@example.com").status_code == 200
+    r = create(api, "DUP@example.com", "spam@example.com")
+    assert [s["Status"] for s in r.json()["Suppressions"]] == ["Suppressed", "Suppressed"]
+    entries = {e["EmailAddress"]: e for e in dump(api)}
+    assert sorted(entries) == ["dup@example.com", "spam@example.com"]
+    assert entries["spam@example.com"]["SuppressionReason"] == "SpamComplaint"
+    assert entries["spam@example.com"]["Origin"] == "Recipient"
+
+
+def test_invalid_addresses_and_limits(server: RunningServer) -> None:
+    api = server.api()
+    r = create(api, "fine@example.com", "not-an-address", "")
+    assert r.status_code == 200
+    statuses = r.json()["Suppressions"]
+    assert [s["Status"] for s in statuses] == ["Suppressed", "Failed", "Failed"]
+    assert "invalid" in statuses[1]["Message"].lower()
+    assert emails_of(dump(api)) == ["fine@example.com"]
+
+    many = [f"user{i}@example.com" for i in range(51)]
+    for call in (create, delete):
+        r = call(api, *many)
+        assert r.status_code == 422
+        assert "50" in r.json()["Message"] and r.json()["ErrorCode"] != 0
+    assert emails_of(dump(api)) == ["fine@example.com"]
+    assert create(api, *many[:50]).status_code == 200
+    assert len(dump(api)) == 51
+
+
+def test_dump_filters(server: RunningServer, db: Database) -> None:
+    api = server.api()
+    create(api, "manual@example.com")
+    insert_suppression(db, server, "spam@example.com", SuppressionReason.SPAM_COMPLAINT)
+    insert_suppression(db, server, "hard@example.com", SuppressionReason.HARD_BOUNCE)
+
+    assert emails_of(dump(api, SuppressionReason="SpamComplaint")) == ["spam@example.com"]
+    assert emails_of(dump(api, suppressionreason="hardbounce")) == ["hard@example.com"]
+    assert emails_of(dump(api, Origin="Customer")) == ["manual@example.com"]
+    assert emails_of(dump(api, Origin="Recipient")) == ["hard@example.com", "spam@example.com"]
+    assert emails_of(dump(api, EmailAddress="MANUAL@example.com")) == ["manual@example.com"]
+    assert dump(api, EmailAddress="nobody@example.com") == []
+
+    today = datetime.now(UTC).date()
+    day = timedelta(days=1)
+    assert dump(api, fromdate=str(today + day)) == []
+    assert dump(api, todate=str(today - day)) == []
+    assert len(dump(api, fromdate=str(today - day), todate=str(today + day))) == 3
+    r = api.get(BASE.format("outbound") + "/dump", params={"fromdate": "last tuesday"})
+    assert r.status_code == 422
+
+
+def test_delete(server: RunningServer) -> None:
+    api = server.api()
+    create(api, "a@example.com", "b@example.com")
+    r = delete(api, "A@EXAMPLE.com", "never@example.com", "bad address")
+    assert r.status_code == 200
+    assert [s["Status"] for s in r.json()["Suppressions"]] == ["Deleted", "Deleted", "Failed"]
+    assert r.json()["Suppressions"][0]["EmailAddress"] == "A@EXAMPLE.com"
+    assert emails_of(dump(api)) == ["b@example.com"]
+    # Deleted means sendable again through the REST API.
+    r = api.post("/email", json={"From": "s@example.com", "To": "a@example.com",
+                                 "TextBody": "back"})
+    assert r.status_code == 200 and r.json()["Message"] == "OK"
+
+
+def test_spam_complaint_cannot_be_deleted(server: RunningServer, db: Database) -> None:
+    api = server.api()
+    insert_suppression(db, server, "spam@example.com", SuppressionReason.SPAM_COMPLAINT)
+    r = delete(api, "spam@example.com")
+    assert r.status_code == 200
+    (result,) = r.json()["Suppressions"]
+    assert result["Status"] == "Failed" and "SpamComplaint" in result["Message"]
+    assert emails_of(dump(api)) == ["spam@example.com"]
+
+
+def test_deleting_a_hard_bounce_suppression_reactivates_the_bounce(
+        server: RunningServer, db: Database) -> None:
+    api = server.api()
+    insert_suppression(db, server, "hard@example.com", SuppressionReason.HARD_BOUNCE)
+    with db.write() as conn:
+        bounce_id = bounces.insert_many(conn, [{
+            "server_id": server.server_id, "stream": "outbound", "message_id": str(uuid.uuid4()),
+            "bounce_type": "HardBounce", "type_code": 1, "name": "Hard bounce",
+            "description": "Unknown user", "details": "550 5.1.1 no such user",
+            "email": "hard@example.com", "inactive": True, "can_activate": True,
+            "bounced_at": utcnow(),
+        }])[0]
+    before = api.get(f"/bounces/{bounce_id}").json()
+    assert before["Inactive"] is True and before["CanActivate"] is True
+    r = delete(api, "hard@example.com")
+    assert r.json()["Suppressions"][0]["Status"] == "Deleted"
+    after = api.get(f"/bounces/{bounce_id}")
+    assert after.status_code == 200
+    assert after.json()["Inactive"] is False
+    assert dump(api) == []
+    assert api.get("/deliverystats").json()["InactiveMails"] == 0
+
+
+def test_unknown_stream(server: RunningServer) -> None:
+    api = server.api()
+    for r in (create(api, "x@example.com", stream="nope"),
+              delete(api, "x@example.com", stream="nope"),
+              api.get(BASE.format("nope") + "/dump")):
+        assert r.status_code == 422
+        assert r.json()["ErrorCode"] == 1226 and "nope" in r.json()["Message"]
+
+
+def test_streams_have_separate_lists(server: RunningServer) -> None:
+    api = server.api()
+    create(api, "shared@example.com", stream="outbound")
+    create(api, "promo@example.com", stream="broadcast")
+    assert emails_of(dump(api, "outbound")) == ["shared@example.com"]
+    assert emails_of(dump(api, "broadcast")) == ["promo@example.com"]
+    assert dump(api, "inbound") == []
+
+    message = {"From": "s@example.com", "To": "shared@example.com", "TextBody": "x"}
+    assert api.post("/email", json=message).json()["ErrorCode"] == 406
+    r = api.post("/email", json={**message, "MessageStream": "broadcast"})
+    assert r.status_code == 200 and r.json()["Message"] == "OK"
+
+    delete(api, "shared@example.com", stream="broadcast")  # not there: outbound keeps it
+    assert emails_of(dump(api, "outbound")) == ["shared@example.com"]

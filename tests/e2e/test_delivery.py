@@ -1,0 +1,211 @@
+"""Live delivery direct to MX: a real DNS server names a real rule-driven SMTP peer on
+loopback. 250 → Delivered (+ Delivery webhook), 5xx → HardBounce + suppression, 4xx →
+Transient and retried, then SoftBounce when the schedule runs out."""
+
+from __future__ import annotations
+
+import email
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from postlane.domain.retry import DELIVERY_SCHEDULE
+from tests.support.dns_server import ZoneServer
+from tests.support.harness import (
+    RunningServer,
+    WebhookReceiver,
+    make_message,
+    smtp_send,
+    start_server,
+    test_settings,
+    wait_until,
+)
+from tests.support.smtp_peer import RulePeer
+
+ZONE = {
+    "example.test": {"MX": ["10 mx1.example.test.", "20 mx2.example.test."]},
+    "mx1.example.test": {"A": ["127.0.0.1"]},
+    "mx2.example.test": {"A": ["127.0.0.1"]},
+    "implicit.test": {"A": ["127.0.0.1"]},
+    "nullmx.test": {"MX": ["0 ."]},
+}
+
+
+@pytest.fixture
+def peer() -> Iterator[RulePeer]:
+    running = RulePeer().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def dns_zone() -> Iterator[ZoneServer]:
+    running = ZoneServer(ZONE).start()
+    yield running
+    running.stop()
+
+
+def live_server(database_url: str, tmp_path: Path, peer: RulePeer, dns_zone: ZoneServer,
+                **overrides: Any) -> tuple[RunningServer, httpx.Client]:
+    running = start_server(test_settings(
+        database_url, tmp_path / "data", mx_port=peer.port, dns_nameservers=("127.0.0.1",),
+        dns_port=dns_zone.port, delivery_timeout_seconds=10, **overrides))
+    created = running.api(account=True).post(
+        "/servers", json={"Name": "Live", "DeliveryType": "Live"}).json()
+    return running, running.api(created["ApiTokens"][0])
+
+
+@pytest.fixture
+def live(database_url: str, tmp_path: Path, peer: RulePeer,
+         dns_zone: ZoneServer) -> Iterator[tuple[RunningServer, httpx.Client]]:
+    running, api = live_server(database_url, tmp_path, peer, dns_zone)
+    yield running, api
+    running.stop()
+
+
+def send(api: httpx.Client, to: str, **extra: Any) -> str:
+    body = {"From": "app@sender.test", "To": to, "Subject": "Hi", "TextBody": "Hello", **extra}
+    response = api.post("/email", json=body)
+    assert response.status_code == 200, response.text
+    return str(response.json()["MessageID"])
+
+
+def details(api: httpx.Client, message_id: str) -> dict[str, Any]:
+    return dict(api.get(f"/messages/outbound/{message_id}/details").json())
+
+
+def events(api: httpx.Client, message_id: str) -> list[str]:
+    return [e["Type"] for e in details(api, message_id)["MessageEvents"]]
+
+
+def test_delivered_with_verp_sender_and_delivery_webhook(
+        live: tuple[RunningServer, httpx.Client], peer: RulePeer,
+        receiver: WebhookReceiver) -> None:
+    _, api = live
+    api.post("/webhooks", json={"Url": receiver.url, "Triggers": {"Delivery": {"Enabled": True}}})
+    message_id = send(api, "ok@example.test", Tag="welcome", Metadata={"order": "42"})
+    got = wait_until(lambda: peer.messages_to("ok@example.test"), message="peer received it")
+    assert got[0].mail_from == f"pm_bounces+{message_id}@bounces.postlane.local"
+    parsed = email.message_from_bytes(got[0].content)
+    assert parsed["X-PM-Message-Id"] == message_id
+    wait_until(lambda: details(api, message_id)["Status"] == "Sent", message="status Sent")
+    delivered = details(api, message_id)["MessageEvents"][0]
+    assert delivered["Type"] == "Delivered"
+    assert delivered["Details"]["DestinationServer"] == "mx1.example.test"
+    assert delivered["Details"]["DestinationIP"] == "127.0.0.1"
+    hook = wait_until(receiver.bodies, message="delivery webhook")[0]
+    assert hook["RecordType"] == "Delivery"
+    assert hook["MessageID"] == message_id
+    assert hook["Recipient"] == "ok@example.test"
+    assert hook["Tag"] == "welcome" and hook["Metadata"] == {"order": "42"}
+    assert hook["DeliveredAt"].endswith("Z")
+
+
+def test_smtp_control_headers_are_stripped(live: tuple[RunningServer, httpx.Client],
+                                           peer: RulePeer) -> None:
+    running, api = live
+    token = api.headers["X-Postmark-Server-Token"]
+    msg = make_message("ok@example.test", headers={"X-PM-Tag": "t", "X-PM-Metadata-a": "b"})
+    code, message_id = smtp_send(running, msg, ["ok@example.test"], token=token)
+    assert code == 250
+    got = wait_until(lambda: peer.messages_to("ok@example.test"), message="delivery")
+    parsed = email.message_from_bytes(got[0].content)
+    assert parsed["X-PM-Tag"] is None and parsed["X-PM-Metadata-a"] is None
+    assert parsed["X-PM-Message-Id"] == message_id
+    assert parsed["Subject"] == "Hello"
+
+
+def test_5xx_is_a_hard_bounce_that_suppresses(live: tuple[RunningServer, httpx.Client],
+                                              receiver: WebhookReceiver) -> None:
+    _, api = live
+    api.post("/webhooks", json={"Url": receiver.url, "Triggers": {"Bounce": {"Enabled": True}}})
+    message_id = send(api, "hard@example.test")
+    hook = wait_until(receiver.bodies, message="bounce webhook")[0]
+    assert (hook["Type"], hook["TypeCode"], hook["MessageID"]) == ("HardBounce", 1, message_id)
+    assert "550" in hook["Details"] and hook["Inactive"] is True
+    dump = api.get("/message-streams/outbound/suppressions/dump").json()["Suppressions"]
+    assert [(s["EmailAddress"], s["SuppressionReason"], s["Origin"]) for s in dump] == [
+        ("hard@example.test", "HardBounce", "Recipient")]
+    assert details(api, message_id)["Status"] == "Bounced"
+    again = api.post("/email", json={"From": "app@sender.test", "To": "hard@example.test",
+                                     "TextBody": "x"})
+    assert again.status_code == 422 and again.json()["ErrorCode"] == 406
+
+
+def test_4xx_is_retried_until_delivered(live: tuple[RunningServer, httpx.Client],
+                                        peer: RulePeer) -> None:
+    _, api = live
+    message_id = send(api, "soft2@example.test")
+    wait_until(lambda: details(api, message_id)["Status"] == "Sent", timeout=30,
+               message="delivery after two greylisting refusals")
+    assert events(api, message_id) == ["Transient", "Transient", "Delivered"]
+    assert peer.attempts["soft2@example.test"] == 3
+    assert api.get("/bounces", params={"count": 10}).json()["TotalCount"] == 0
+
+
+def test_4xx_forever_ends_in_a_soft_bounce_without_suppression(
+        database_url: str, tmp_path: Path, peer: RulePeer, dns_zone: ZoneServer) -> None:
+    # The delivery schedule (about 16 hours in all) shrunk to about 11 seconds.
+    running, api = live_server(database_url, tmp_path, peer, dns_zone, retry_scale=0.0002)
+    try:
+        message_id = send(api, "full@example.test")
+        wait_until(lambda: details(api, message_id)["Status"] == "Bounced", timeout=60,
+                   message="giving up")
+        bounces = api.get("/bounces", params={"count": 10}).json()["Bounces"]
+        assert [(b["Type"], b["Inactive"]) for b in bounces] == [("SoftBounce", False)]
+        assert events(api, message_id).count("Transient") == len(DELIVERY_SCHEDULE)
+        assert peer.attempts["full@example.test"] == len(DELIVERY_SCHEDULE) + 1
+        assert api.get("/message-streams/outbound/suppressions/dump").json() == {
+            "Suppressions": []}
+    finally:
+        running.stop()
+
+
+def test_one_message_mixed_outcomes(live: tuple[RunningServer, httpx.Client],
+                                    peer: RulePeer) -> None:
+    _, api = live
+    message_id = send(api, "ok@example.test, hard@example.test, soft1@example.test")
+    wait_until(lambda: details(api, message_id)["Status"] != "Queued", timeout=30,
+               message="all recipients settled")
+    by_recipient = {e["Recipient"]: e["Type"] for e in details(api, message_id)["MessageEvents"]}
+    assert by_recipient["ok@example.test"] == "Delivered"
+    assert by_recipient["hard@example.test"] == "Bounced"
+    assert by_recipient["soft1@example.test"] == "Delivered"
+    assert len(peer.messages_to("ok@example.test")) == 1  # not resent with the retry
+
+
+@pytest.mark.parametrize(("address", "detail"), [("a@nowhere.test", "does not exist"),
+                                                 ("a@nullmx.test", "null MX")])
+def test_undeliverable_domains_bounce(live: tuple[RunningServer, httpx.Client],
+                                      address: str, detail: str) -> None:
+    _, api = live
+    send(api, address)
+    bounce = wait_until(lambda: api.get("/bounces", params={"count": 5}).json()["Bounces"],
+                        message="bounce")[0]
+    assert bounce["Type"] == "HardBounce" and detail in bounce["Details"]
+
+
+def test_domain_without_mx_uses_its_address(live: tuple[RunningServer, httpx.Client],
+                                            peer: RulePeer) -> None:
+    _, api = live
+    message_id = send(api, "someone@implicit.test")
+    wait_until(lambda: details(api, message_id)["Status"] == "Sent", message="implicit MX")
+    assert peer.messages_to("someone@implicit.test")
+
+
+def test_concurrency_per_domain_is_capped(database_url: str, tmp_path: Path,
+                                          dns_zone: ZoneServer) -> None:
+    slow = RulePeer(hold_seconds=0.3).start()
+    running, api = live_server(database_url, tmp_path, slow, dns_zone,
+                               delivery_concurrency_per_domain=2)
+    try:
+        ids = [send(api, f"user{i}@example.test") for i in range(6)]
+        wait_until(lambda: all(details(api, i)["Status"] == "Sent" for i in ids), timeout=30,
+                   message="all delivered")
+        assert slow.max_concurrent == 2
+    finally:
+        running.stop()
+        slow.stop()
