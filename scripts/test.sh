@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run the whole suite: lint, types, and pytest on
 # SQLite and PostgreSQL, and the dashboard in Chromium (a missing PostgreSQL or
-# Chromium is a failure, not a skip).
+# Chromium is a failure, not a skip), with branch coverage printed at the end.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +12,5 @@ export POSTLANE_TEST_PG_URL POSTLANE_REQUIRE_PG=1 POSTLANE_CHROMIUM POSTLANE_REQ
 echo "== ruff"; .venv/bin/ruff check postlane tests benchmarks
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest (SQLite + PostgreSQL at ${POSTLANE_TEST_PG_URL##*@})"
-.venv/bin/python -m pytest "$@"
+# Branch coverage of postlane/ is measured and printed after the tests (pyproject.toml).
+.venv/bin/python -m pytest --cov --cov-report=term "$@"

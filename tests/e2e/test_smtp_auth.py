@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from postlane.smtp.tls import ensure_self_signed
 from postlane.store import schema
-from tests.support.harness import RunningServer, make_message
+from tests.support.harness import RunningServer, make_message, wait_until
 from tests.support.smtp_support import (
     SENDER,
     count_rows,
@@ -238,7 +238,7 @@ def test_a_slow_token_lookup_does_not_stall_other_sessions(server: RunningServer
             conn.execute(sa.text(lock_sql))  # the token lookup now waits for this
             with concurrent.futures.ThreadPoolExecutor(1) as pool:
                 auth = pool.submit(waiting.login, server.server_token, server.server_token)
-                time.sleep(0.5)
+                wait_until(lambda: _lock_waiters(engine), message="the token lookup to block")
                 assert not auth.done()  # waiting for the lock...
                 started = time.monotonic()
                 assert busy.noop()[0] == 250  # ...while the other session is answered
@@ -250,3 +250,11 @@ def test_a_slow_token_lookup_does_not_stall_other_sessions(server: RunningServer
         busy.close()
         waiting.close()
         engine.dispose()
+
+
+def _lock_waiters(engine: sa.Engine) -> int:
+    """Backends of this database waiting for a lock: the blocked token lookup."""
+    with engine.connect() as conn:
+        return int(conn.execute(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")).scalar_one())

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -119,6 +121,14 @@ def test_batched_work_that_fails_falls_back_to_one_by_one(db: Database) -> None:
     assert _tokens(db) == {"dup", "p", "q"}
 
 
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll the event loop's view of a condition (the committer runs on its own thread)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the committer"
+        await asyncio.sleep(0.005)
+
+
 def test_items_that_queue_while_another_writer_holds_the_lock_join_one_batch(
         db: Database) -> None:
     """The batch is gathered once the write lock is ours: contention from another
@@ -136,9 +146,12 @@ def test_items_that_queue_while_another_writer_holds_the_lock_join_one_batch(
 
     async def main() -> list[Any]:
         first = asyncio.ensure_future(committer.submit(_insert("first")))
-        await asyncio.sleep(0.2)  # the committer took "first" and is waiting for the lock
+        await asyncio.sleep(0)  # let submit() queue it
+        # The committer has taken "first" off its queue and waits for the lock.
+        await _until(lambda: committer._queue.empty() and not first.done())
         rest = [asyncio.ensure_future(committer.submit(_insert(f"t{i}"))) for i in range(20)]
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0)
+        await _until(lambda: committer._queue.qsize() == 20)
         release.set()
         return await asyncio.gather(first, *rest)
 
