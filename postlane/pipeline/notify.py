@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.engine import Connection, RowMapping
 
 from postlane.domain import payloads
-from postlane.domain.retry import WEBHOOK_SCHEDULE, max_attempts, next_delay
+from postlane.domain.retry import WEBHOOK_SCHEDULE, next_delay
 from postlane.domain.types import JobKind, WebhookTrigger
 from postlane.store import jobs, webhooks
 from postlane.store.database import Database
@@ -90,8 +90,9 @@ def enqueue_many(conn: Connection, notices: Sequence[Notice]) -> int:
                          "payload": notice.build(include), "http_auth": auth,
                          "http_headers": headers})
     delivery_ids = webhooks.add_deliveries(conn, rows)
-    jobs.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids],
-                      max_attempts(WEBHOOK_SCHEDULE))
+    from postlane import pipeline  # the registry imports this module: looked up when run
+
+    pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids])
     return len(delivery_ids)
 
 
