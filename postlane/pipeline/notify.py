@@ -32,7 +32,10 @@ class ClientPool:
     costs markedly more CPU per request (its pool bookkeeping grows with the pool)."""
 
     def __init__(self, clients: int = 8, connections_each: int = 8) -> None:
-        self._clients = [httpx.AsyncClient(follow_redirects=False,
+        # One TLS context for them all: each client would load the CA bundle again (most
+        # of a worker's start-up time).
+        tls = httpx.create_ssl_context()
+        self._clients = [httpx.AsyncClient(follow_redirects=False, verify=tls,
                                            limits=httpx.Limits(max_connections=connections_each))
                          for _ in range(clients)]
         self._turn = itertools.cycle(self._clients)
