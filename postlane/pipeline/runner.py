@@ -146,7 +146,7 @@ class Worker:
             log.warning("lease lost on job %s; another worker owns it", job.id)
         except Exception as exc:
             log.warning("job %s (%s %s) failed: %s", job.id, job.kind.value, job.ref, exc)
-            await self._schedule_retry(stage, job, exc)
+            await self._schedule_retry(job, exc)
 
     async def _run_step(self, stage: pipeline.Stage, job: Job) -> None:
         step = stage.step
@@ -162,13 +162,14 @@ class Worker:
 
         await self.tx.submit(work, many=self._batches.get(stage.kind), payload=job)
 
-    async def _schedule_retry(self, stage: pipeline.Stage, job: Job, exc: Exception) -> None:
+    async def _schedule_retry(self, job: Job, exc: Exception) -> None:
         """Record the failure and when to try again, on the job kind's own schedule. A
         job that failed because the database went away usually cannot record that
         either: keep trying while our lease lasts, so after a short outage the job runs
         again on its retry schedule instead of waiting for the lease to run out (as
         after a crash)."""
-        delay = next_delay(job.attempts, stage.schedule, self.settings.retry_scale)
+        schedule = pipeline.BY_KIND[job.kind].schedule
+        delay = next_delay(job.attempts, schedule, self.settings.retry_scale)
         record = functools.partial(jobs.fail, job=job, error=f"{type(exc).__name__}: {exc}",
                                    retry_in=delay)
         loop = asyncio.get_running_loop()
