@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from postlane import pipeline
 from postlane.domain import addresses, ids
 from postlane.domain.errors import ApiError, ErrorCode
-from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
 from postlane.domain.types import DeliveryType, JobKind, Source, StreamType
-from postlane.store import jobs, messages, streams
+from postlane.store import messages, streams
 from postlane.store.schema import utcnow
 
 
@@ -75,8 +75,7 @@ def accept_many(conn: Connection, subs: list[Submission]) -> list[Accepted]:
         recipient_rows.extend(messages.recipient_row(acc.message_id, sub.server_id, key, given,
                                                      now) for key, given in unique.items())
     messages.insert_many(conn, message_rows, recipient_rows)
-    jobs.enqueue_many(conn, JobKind.SCREEN, [a.message_id for a in accepted],
-                      max_attempts(INTERNAL_SCHEDULE))
+    pipeline.enqueue_many(conn, JobKind.SCREEN, [a.message_id for a in accepted])
     return accepted
 
 

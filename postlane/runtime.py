@@ -9,17 +9,28 @@ import socket
 from collections.abc import Callable
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from postlane import bootstrap, processes
 from postlane.api.app import create_app
+from postlane.asgi.frontends import Frontends
 from postlane.config import Settings
 from postlane.pipeline.runner import Worker
 from postlane.smtp import inbound, listener
 from postlane.store import migrate
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
+from postlane.web import app as dashboard
 
 log = logging.getLogger(__name__)
+
+
+def http_app(db: Database, settings: Settings,
+             on_accepted: Callable[[], None] | None = None) -> ASGIApp:
+    """The HTTP listener's app: the dashboard beside the API, each an app of its own."""
+    return Frontends(api=create_app(db, settings, on_accepted),
+                     dashboard=dashboard.create_dashboard(db, settings, on_accepted),
+                     dashboard_prefixes=dashboard.PATH_PREFIXES)
 
 
 def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
@@ -91,7 +102,7 @@ class Postlane:
             inbound_server = await inbound.start(self.db, self.settings, on_accepted,
                                                  sock=self._inbound_sock)
         if self._api_sock is not None:
-            app = create_app(self.db, self.settings, on_accepted)
+            app = http_app(self.db, self.settings, on_accepted)
             config = uvicorn.Config(app, log_level="warning", lifespan="off",
                                     access_log=False, timeout_graceful_shutdown=5)
             api_server = uvicorn.Server(config)

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.middleware.sessions import SessionMiddleware
 
 from postlane import __version__
 from postlane.api import openapi
-from postlane.api.normalize import NormalizeRequest
 from postlane.api.routers import (
     bounces,
     email,
@@ -27,11 +23,10 @@ from postlane.api.routers import (
     suppressions,
     webhooks,
 )
+from postlane.asgi.normalize import NormalizeRequest
 from postlane.config import Settings
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.store.database import Database
-from postlane.web import pages, pages_lists, pages_mail, session
-from postlane.web.throttle import LoginThrottle
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +66,6 @@ def create_app(db: Database, settings: Settings,
     app.state.db = db
     app.state.settings = settings
     app.state.on_accepted = on_accepted or (lambda: None)
-    app.state.login_throttle = LoginThrottle()
-
-    @app.exception_handler(session.LoginRequired)
-    async def _login(request: Request, _: session.LoginRequired) -> Response:
-        return session.login_redirect(request)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -103,13 +93,6 @@ def create_app(db: Database, settings: Settings,
     for module in (email, bounces, suppressions, servers, message_streams, webhooks, messages,
                    health):
         app.include_router(module.router)
-    for module in (pages, pages_mail, pages_lists):
-        app.include_router(module.router, include_in_schema=False)
     openapi.install(app)
-    static = Path(pages.__file__).with_name("static")
-    app.mount("/static", StaticFiles(directory=str(static)), name="static")
-    app.add_middleware(SessionMiddleware, secret_key=session.signing_key(db, settings),
-                       session_cookie="postlane_session", same_site="strict",
-                       max_age=12 * 3600)
     app.add_middleware(NormalizeRequest)
     return app

@@ -1,14 +1,18 @@
-"""Shared request helpers for routers: the database, settings, and query parsing."""
+"""Shared request helpers for routers: the database, settings, and query parsing (the
+last shared with the dashboard, from postlane.asgi.query)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from typing import Annotated
 
 from fastapi import Path, Request
 
+from postlane.asgi.query import paging as paging
+from postlane.asgi.query import query as query
+from postlane.asgi.query import query_bool as query_bool
+from postlane.asgi.query import query_date as query_date
+from postlane.asgi.query import query_int as query_int
 from postlane.config import Settings
-from postlane.domain.errors import ApiError, ErrorCode
 from postlane.store.database import Database
 
 #: Numeric ids are 64-bit; anything else in the path cannot name a resource.
@@ -31,63 +35,3 @@ def settings(request: Request) -> Settings:
 
 def wake_worker(request: Request) -> None:
     request.app.state.on_accepted()
-
-
-def query(request: Request, name: str) -> str | None:
-    """A query parameter by case-insensitive name (keys arrive lower-cased); blank is None."""
-    value = request.query_params.get(name.lower())
-    if value and "\0" in value:
-        raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' cannot contain NUL characters.")
-    return value if value not in (None, "") else None
-
-
-def query_int(request: Request, name: str, default: int | None = None, *, minimum: int = 0,
-              maximum: int | None = None) -> int:
-    raw = query(request, name)
-    if raw is None:
-        if default is None:
-            raise ApiError(ErrorCode.INVALID_FIELD, f"The '{name}' query parameter is required.")
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' must be a whole number.") from exc
-    if value < minimum or (maximum is not None and value > maximum):
-        upper = f" and {maximum}" if maximum is not None else ""
-        raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' must be between {minimum}{upper}.")
-    return value
-
-
-def query_bool(request: Request, name: str) -> bool | None:
-    raw = query(request, name)
-    if raw is None:
-        return None
-    if raw.lower() in ("true", "1", "yes"):
-        return True
-    if raw.lower() in ("false", "0", "no"):
-        return False
-    raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' must be true or false.")
-
-
-def query_date(request: Request, name: str, end_of_day: bool = False) -> datetime | None:
-    """Dates as Postmark takes them: "2024-01-15" or a full ISO timestamp (UTC if naive)."""
-    raw = query(request, name)
-    if raw is None:
-        return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_FIELD,
-                       f"'{name}' must be a date like 2024-01-15 or 2024-01-15T10:30:00Z.") from exc
-    if len(raw) == 10 and end_of_day:
-        value = datetime.combine(value.date(), time.max)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def paging(request: Request, max_count: int = 500, max_window: int = 10_000) -> tuple[int, int]:
-    count = query_int(request, "count", 100, minimum=1, maximum=max_count)
-    offset = query_int(request, "offset", 0, minimum=0)
-    if count + offset > max_window:
-        raise ApiError(ErrorCode.INVALID_FIELD,
-                       f"count + offset cannot exceed {max_window}.")
-    return count, offset

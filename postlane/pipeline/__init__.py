@@ -1,1 +1,122 @@
-"""After accept: screen against suppressions, deliver, notify webhooks."""
+"""The pipeline: what happens to a message after it is accepted, declared here once.
+
+One job kind per step, in flow order::
+
+    screen (suppressions; the seed) -> deliver (Sandbox | relay | MX) -> notify (webhooks)
+    dsn (received bounce reports -> bounces -> notify)
+
+The kinds still to come take their places in ``STAGES``: render and track (templates,
+pixel, links, unsubscribe) and sign (DKIM) between screen and deliver; inbound (parse ->
+inbound webhook) beside dsn.
+
+For each kind: its step, the batch form of the step where there is one, its retry
+schedule and the kinds it may queue next. Enqueueing takes a job's max attempts from
+here and the runner dispatches from here, so a new kind is one entry in ``STAGES``.
+
+The step modules do not import this module at import time (it imports them): the two
+that queue follow-up jobs look up :func:`enqueue_many` when they run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from postlane.config import Settings
+from postlane.domain import retry
+from postlane.domain.jobs import Job
+from postlane.domain.types import JobKind
+from postlane.pipeline import deliver, dsn, notify, screen
+from postlane.pipeline.transports import Transport
+from postlane.store import jobs
+from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What a worker lends the steps that reach outside the database."""
+
+    db: Database
+    tx: GroupCommitter
+    settings: Settings
+    transport: Transport
+    clients: notify.ClientPool
+
+
+#: A step with effects outside the database (an SMTP transaction, a webhook POST): it
+#: records its outcome itself, afterwards, so at worst it repeats (at-least-once).
+OutsideStep = Callable[[Resources, Job], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class DatabaseStep:
+    """A step that only reads and writes the database: it runs in the transaction that
+    completes its job, so a crash re-runs it whole or not at all."""
+
+    run: Callable[[Connection, Job, Settings], None]
+    #: The step for jobs that share a group transaction: a few statements for them all.
+    run_many: Callable[[Connection, Sequence[Job], Settings], list[None]] | None = None
+
+
+@dataclass(frozen=True)
+class Stage:
+    kind: JobKind
+    step: OutsideStep | DatabaseStep
+    #: Waits between attempts (domain.retry); its length sets the job's max attempts.
+    schedule: tuple[float, ...]
+    #: The kinds this step may queue: after it, the worker looks for work at once.
+    feeds: tuple[JobKind, ...] = ()
+
+    @property
+    def max_attempts(self) -> int:
+        return retry.max_attempts(self.schedule)
+
+
+# --- each kind's step, adapted to the two shapes above ------------------------------------
+
+def _screen(conn: Connection, job: Job, settings: Settings) -> None:
+    screen.run(conn, job, settings.smtp_api_error_labels)
+
+
+def _screen_many(conn: Connection, batch: Sequence[Job], settings: Settings) -> list[None]:
+    return screen.run_many(conn, batch, settings.smtp_api_error_labels)
+
+
+async def _deliver(res: Resources, job: Job) -> None:
+    await deliver.run(res.tx, job, res.transport, res.settings.bounce_domain,
+                      res.settings.retry_scale)
+
+
+async def _notify(res: Resources, job: Job) -> None:
+    await notify.run(res.db, res.tx, res.clients.pick(), job,
+                     res.settings.webhook_timeout_seconds, res.settings.retry_scale)
+
+
+def _dsn(conn: Connection, job: Job, settings: Settings) -> None:
+    dsn.run(conn, job)
+
+
+#: Every job kind, in flow order.
+STAGES: tuple[Stage, ...] = (
+    Stage(JobKind.SCREEN, DatabaseStep(_screen, _screen_many), retry.INTERNAL_SCHEDULE,
+          feeds=(JobKind.DELIVER, JobKind.NOTIFY)),
+    Stage(JobKind.DELIVER, _deliver, retry.DELIVERY_SCHEDULE, feeds=(JobKind.NOTIFY,)),
+    Stage(JobKind.NOTIFY, _notify, retry.WEBHOOK_SCHEDULE),
+    Stage(JobKind.DSN, DatabaseStep(_dsn), retry.INTERNAL_SCHEDULE, feeds=(JobKind.NOTIFY,)),
+)
+
+BY_KIND: Mapping[JobKind, Stage] = {stage.kind: stage for stage in STAGES}
+
+
+def enqueue(conn: Connection, kind: JobKind, ref: str, run_at: datetime | None = None) -> None:
+    """Queue one job in the caller's transaction, with its kind's max attempts."""
+    enqueue_many(conn, kind, [ref], run_at)
+
+
+def enqueue_many(conn: Connection, kind: JobKind, refs: Sequence[str],
+                 run_at: datetime | None = None) -> None:
+    jobs.enqueue_many(conn, kind, refs, BY_KIND[kind].max_attempts, run_at)

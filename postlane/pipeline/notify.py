@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy.engine import Connection, RowMapping
 
 from postlane.domain import payloads
-from postlane.domain.retry import WEBHOOK_SCHEDULE, max_attempts, next_delay
+from postlane.domain.retry import WEBHOOK_SCHEDULE, next_delay
 from postlane.domain.types import JobKind, WebhookTrigger
 from postlane.store import jobs, webhooks
 from postlane.store.database import Database
@@ -32,7 +32,10 @@ class ClientPool:
     costs markedly more CPU per request (its pool bookkeeping grows with the pool)."""
 
     def __init__(self, clients: int = 8, connections_each: int = 8) -> None:
-        self._clients = [httpx.AsyncClient(follow_redirects=False,
+        # One TLS context for them all: each client would load the CA bundle again (most
+        # of a worker's start-up time).
+        tls = httpx.create_ssl_context()
+        self._clients = [httpx.AsyncClient(follow_redirects=False, verify=tls,
                                            limits=httpx.Limits(max_connections=connections_each))
                          for _ in range(clients)]
         self._turn = itertools.cycle(self._clients)
@@ -90,8 +93,9 @@ def enqueue_many(conn: Connection, notices: Sequence[Notice]) -> int:
                          "payload": notice.build(include), "http_auth": auth,
                          "http_headers": headers})
     delivery_ids = webhooks.add_deliveries(conn, rows)
-    jobs.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids],
-                      max_attempts(WEBHOOK_SCHEDULE))
+    from postlane import pipeline  # the registry imports this module: looked up when run
+
+    pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids])
     return len(delivery_ids)
 
 

@@ -1,4 +1,5 @@
-"""The worker: claims due jobs under a lease and runs each handler.
+"""The worker: claims due jobs under a lease and runs each one's step, as the job
+registry (postlane.pipeline) declares it for the job's kind.
 
 Database-only steps (screen, sandbox deliver) run in the same transaction as the job's
 completion; steps with outside effects (webhook POSTs) record their outcome afterwards,
@@ -19,13 +20,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from postlane import pipeline
 from postlane.config import Settings
-from postlane.domain.retry import DELIVERY_SCHEDULE, INTERNAL_SCHEDULE, next_delay
+from postlane.domain.errors import DatabaseUnavailable
+from postlane.domain.jobs import Job
+from postlane.domain.retry import next_delay
 from postlane.domain.types import JobKind
-from postlane.pipeline import deliver, dsn, notify, screen, transports
+from postlane.pipeline import notify, transports
 from postlane.store import jobs, retention
 from postlane.store.database import Database
-from postlane.store.group_commit import GroupCommitter
+from postlane.store.group_commit import GroupCommitter, Many
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +48,17 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: notify.ClientPool | None = None
+        #: What steps that reach outside the database use; made when the worker runs.
+        self._resources: pipeline.Resources | None = None
         self.transport = transports.build(settings)
         #: The worker's writes share transactions (one fsync for many steps), each step in
         #: its own savepoint, as the SMTP accepts do.
         self.tx = GroupCommitter(db)
-        #: Screen steps that share a group transaction are done together (one function
-        #: object, so the committer can tell they belong together).
-        self._screen_many = functools.partial(screen.run_many,
-                                              labels=settings.smtp_api_error_labels)
+        #: Steps of one kind that share a group transaction are done together (one
+        #: function object per kind, so the committer can tell they belong together).
+        self._batches: dict[JobKind, Many] = {
+            stage.kind: _batch(stage.step, settings) for stage in pipeline.STAGES
+            if isinstance(stage.step, pipeline.DatabaseStep) and stage.step.run_many}
 
     def wake(self) -> None:
         """Called after an accept, from any thread: look for work now, not at the next poll."""
@@ -62,6 +69,8 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         self.tx.start()
         self._clients = notify.ClientPool()
+        self._resources = pipeline.Resources(self.db, self.tx, self.settings, self.transport,
+                                             self._clients)
         retaining = asyncio.create_task(self._retain(stop))
         try:
             while not stop.is_set():
@@ -127,41 +136,39 @@ class Worker:
         with self.db.read() as conn:
             return jobs.next_run_at(conn)
 
-    async def _run_one(self, job: jobs.Job) -> None:
+    async def _run_one(self, job: Job) -> None:
+        stage = pipeline.BY_KIND[job.kind]
         try:
-            if job.kind is JobKind.NOTIFY:
-                assert self._clients is not None
-                await notify.run(self.db, self.tx, self._clients.pick(), job,
-                                 self.settings.webhook_timeout_seconds, self.settings.retry_scale)
-            elif job.kind is JobKind.DELIVER:
-                await deliver.run(self.tx, job, self.transport, self.settings.bounce_domain,
-                                  self.settings.retry_scale)
-            elif job.kind is JobKind.SCREEN:
-                await self.tx.submit(functools.partial(self._step, job),
-                                     many=self._screen_many, payload=job)
-            else:
-                await self.tx.submit(functools.partial(self._step, job))
-            if job.kind is not JobKind.NOTIFY:
-                self._wakeup.set()  # it may have queued notify/deliver jobs: claim them now
+            await self._run_step(stage, job)
+            if stage.feeds:
+                self._wakeup.set()  # it may have queued jobs of the next kinds: claim them now
         except jobs.LeaseLost:
             log.warning("lease lost on job %s; another worker owns it", job.id)
         except Exception as exc:
             log.warning("job %s (%s %s) failed: %s", job.id, job.kind.value, job.ref, exc)
             await self._schedule_retry(job, exc)
 
-    def _step(self, job: jobs.Job, conn: Connection) -> None:
-        """A database-only step: its effects and the job's completion commit together."""
-        if job.kind is JobKind.SCREEN:
-            screen.run(conn, job, self.settings.smtp_api_error_labels)
-        elif job.kind is JobKind.DSN:
-            dsn.run(conn, job)
+    async def _run_step(self, stage: pipeline.Stage, job: Job) -> None:
+        step = stage.step
+        if not isinstance(step, pipeline.DatabaseStep):
+            assert self._resources is not None, "steps run only while the worker runs"
+            await step(self._resources, job)
+            return
+        settings = self.settings
 
-    async def _schedule_retry(self, job: jobs.Job, exc: Exception) -> None:
-        """Record the failure and when to try again. A job that failed because the
-        database went away usually cannot record that either: keep trying while our
-        lease lasts, so after a short outage the job runs again on its retry schedule
-        instead of waiting for the lease to run out (as after a crash)."""
-        schedule = DELIVERY_SCHEDULE if job.kind is JobKind.DELIVER else INTERNAL_SCHEDULE
+        def work(conn: Connection) -> None:
+            """Its effects and the job's completion commit together."""
+            step.run(conn, job, settings)
+
+        await self.tx.submit(work, many=self._batches.get(stage.kind), payload=job)
+
+    async def _schedule_retry(self, job: Job, exc: Exception) -> None:
+        """Record the failure and when to try again, on the job kind's own schedule. A
+        job that failed because the database went away usually cannot record that
+        either: keep trying while our lease lasts, so after a short outage the job runs
+        again on its retry schedule instead of waiting for the lease to run out (as
+        after a crash)."""
+        schedule = pipeline.BY_KIND[job.kind].schedule
         delay = next_delay(job.attempts, schedule, self.settings.retry_scale)
         record = functools.partial(jobs.fail, job=job, error=f"{type(exc).__name__}: {exc}",
                                    retry_in=delay)
@@ -172,7 +179,9 @@ class Worker:
             try:
                 await self.tx.submit(record)
                 return
-            except (OperationalError, InterfaceError):
+            # The SQLAlchemy names go once the store translates driver errors into
+            # DatabaseUnavailable; until then either may arrive.
+            except (DatabaseUnavailable, OperationalError, InterfaceError):
                 if loop.time() + pause >= give_up_at:
                     log.warning("could not record the failure of job %s; it runs again when "
                                 "its lease ends", job.id)
@@ -181,3 +190,14 @@ class Worker:
                 pause = min(pause * 2, _RECORD_RETRY_MAX)
             except Exception:  # e.g. the lease was lost meanwhile: nothing more to record
                 return
+
+
+def _batch(step: pipeline.DatabaseStep, settings: Settings) -> Many:
+    """The batch form of ``step`` as the group committer calls it: one object, made once."""
+    run_many = step.run_many
+    assert run_many is not None
+
+    def many(conn: Connection, batch: list[Job]) -> list[None]:
+        return run_many(conn, batch, settings)
+
+    return many

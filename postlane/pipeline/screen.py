@@ -16,7 +16,6 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from postlane import screening
 from postlane.domain import bounce_types, suppression
-from postlane.domain.retry import DELIVERY_SCHEDULE, max_attempts
 from postlane.domain.suppression import Outcome, Suppression
 from postlane.domain.types import EventType, JobKind, RecipientStatus, Source
 from postlane.pipeline import bounce
@@ -112,6 +111,7 @@ def _write(conn: Connection, verdicts: _Verdicts) -> None:
         }) for message, recipient, hit in verdicts.silenced])
     # A re-run must not add a second deliver job: two could send the same message twice.
     already = jobs.refs_with(conn, JobKind.DELIVER, verdicts.deliverable)
-    jobs.enqueue_many(conn, JobKind.DELIVER,
-                      [mid for mid in verdicts.deliverable if mid not in already],
-                      max_attempts(DELIVERY_SCHEDULE))
+    from postlane import pipeline  # the registry imports this module: looked up when run
+
+    pipeline.enqueue_many(conn, JobKind.DELIVER,
+                          [mid for mid in verdicts.deliverable if mid not in already])

@@ -13,14 +13,14 @@ import logging
 import socket
 from collections.abc import Callable
 
+from postlane import pipeline
 from postlane.config import Settings
 from postlane.domain import addresses
-from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
 from postlane.domain.types import JobKind
 from postlane.smtp import engine
 from postlane.smtp.engine import Envelope, Session
 from postlane.smtp.listener import serve, tls_context
-from postlane.store import jobs, reports
+from postlane.store import reports
 from postlane.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ReportHandler:
     def _store(self, raw: bytes, mail_from: str, rcpt_to: list[str]) -> int:
         with self.db.write() as conn:
             report_id = reports.insert(conn, raw, mail_from, rcpt_to)
-            jobs.enqueue(conn, JobKind.DSN, str(report_id), max_attempts(INTERNAL_SCHEDULE))
+            pipeline.enqueue(conn, JobKind.DSN, str(report_id))
             return report_id
 
 

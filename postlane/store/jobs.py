@@ -8,24 +8,15 @@ state "failed", visible and retryable.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+# The record lives in the domain; re-exported for callers that still say ``jobs.Job``.
+from postlane.domain.jobs import Job as Job
 from postlane.domain.types import JobKind, JobState
 from postlane.store.schema import jobs, utcnow
-
-
-@dataclass(frozen=True)
-class Job:
-    id: int
-    kind: JobKind
-    ref: str
-    attempts: int
-    max_attempts: int
-    lease_owner: str
 
 
 class LeaseLost(Exception):

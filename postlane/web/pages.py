@@ -9,14 +9,12 @@ from fastapi import APIRouter, Depends, Form, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
-from postlane.api import deps
 from postlane.domain.errors import ApiError
 from postlane.services import servers as server_service
 from postlane.store import servers, streams, suppressions, tokens
 from postlane.store.database import Database
-from postlane.web import session
+from postlane.web import deps, session
 from postlane.web.render import back_to, flash, page
-from postlane.web.throttle import LoginThrottle
 
 router = APIRouter(prefix="/dashboard")
 authed = [Depends(session.require_login)]
@@ -36,7 +34,7 @@ async def login_form(request: Request, next: str = "/dashboard") -> Response:
 async def login(request: Request, secret: str = Form(""), next: str = Form("/dashboard")
                 ) -> Response:
     db, settings = deps.db(request), deps.settings(request)
-    throttle: LoginThrottle = request.app.state.login_throttle
+    throttle = deps.login_throttle(request)
     client = request.client.host if request.client else "unknown"
     wait = throttle.wait_seconds(client)
     if wait > 0:

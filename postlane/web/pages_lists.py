@@ -10,14 +10,13 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
-from postlane.api import deps
 from postlane.domain import addresses, payloads
 from postlane.domain.errors import ApiError
 from postlane.services import suppressions as suppression_service
 from postlane.services import webhooks as webhook_service
 from postlane.store import streams, suppressions, webhooks
 from postlane.store.database import Database
-from postlane.web import session
+from postlane.web import deps, session
 from postlane.web.pages import load_server
 from postlane.web.render import back_to, flash, page
 

@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from postlane.api import deps
 from postlane.domain import bounce_types, payloads
 from postlane.domain.errors import ApiError
 from postlane.domain.types import RecipientStatus
@@ -15,7 +14,7 @@ from postlane.services import bounces as bounce_service
 from postlane.services import messages as message_service
 from postlane.store import bounces
 from postlane.store.database import Database
-from postlane.web import session
+from postlane.web import deps, session
 from postlane.web.pages import load_server
 from postlane.web.render import back_to, flash, page
 

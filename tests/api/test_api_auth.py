@@ -1,12 +1,13 @@
-"""Tokens (missing, wrong, wrong family, another server's) and the leniencies real Postmark
-clients rely on: any-case keys, paths and query keys, trailing slashes, nulls, no body."""
+"""Tokens (missing, wrong, wrong family) and the leniencies real Postmark clients rely on:
+any-case keys, paths and query keys, trailing slashes, nulls, no body. Another server's
+token, over mail sent by SMTP: tests/e2e/test_api_auth_over_smtp.py."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from tests.support.harness import RunningServer, make_message, smtp_send, wait_until
+from tests.support.in_process import InProcessServer
 
 SERVER_PATHS = [("GET", "/bounces"), ("GET", "/deliverystats"), ("POST", "/email"),
                 ("GET", "/message-streams/outbound/suppressions/dump"), ("GET", "/webhooks"),
@@ -18,12 +19,12 @@ def assert_401(r: httpx.Response) -> None:
     assert r.json()["ErrorCode"] == 10 and r.json()["Message"]
 
 
-def bare(server: RunningServer, headers: dict[str, str] | None = None) -> httpx.Client:
-    return httpx.Client(base_url=server.api_url, headers=headers or {}, timeout=30)
+def bare(server: InProcessServer, headers: dict[str, str] | None = None) -> httpx.Client:
+    return server.client(headers)
 
 
 @pytest.mark.parametrize(("method", "path"), SERVER_PATHS)
-def test_server_endpoints_need_a_server_token(server: RunningServer, method: str,
+def test_server_endpoints_need_a_server_token(server: InProcessServer, method: str,
                                               path: str) -> None:
     assert_401(bare(server).request(method, path))
     assert_401(server.api(token="not-a-token").request(method, path))
@@ -31,7 +32,7 @@ def test_server_endpoints_need_a_server_token(server: RunningServer, method: str
     assert_401(server.api(account=True).request(method, path))
 
 
-def test_account_endpoints_need_the_account_token(server: RunningServer) -> None:
+def test_account_endpoints_need_the_account_token(server: InProcessServer) -> None:
     assert_401(bare(server).get("/servers"))
     assert_401(server.api(account=True, token="wrong").get("/servers"))
     assert_401(server.api().get("/servers"))  # server token, server header
@@ -42,59 +43,7 @@ def test_account_endpoints_need_the_account_token(server: RunningServer) -> None
         "EnableSmtpApiErrorHooks"] is False
 
 
-def test_a_server_token_sees_only_its_own_server(server: RunningServer) -> None:
-    api = server.api()
-    account = server.api(account=True)
-    account.put(f"/servers/{server.server_id}", json={"EnableSmtpApiErrorHooks": True})
-    r = api.post("/webhooks", json={"Url": "http://127.0.0.1:9/hook",
-                                    "Triggers": {"Bounce": {"Enabled": True}}})
-    webhook_id = r.json()["ID"]
-    api.post("/message-streams/outbound/suppressions",
-             json={"Suppressions": [{"EmailAddress": "gone@example.com"}]})
-    code, message_id = smtp_send(server, make_message("gone@example.com"), ["gone@example.com"])
-    assert code == 250
-    bounce_id = wait_until(lambda: api.get("/bounces", params={"count": 1, "offset": 0})
-                           .json()["Bounces"], message="bounce")[0]["ID"]
-
-    r = account.post("/servers", json={"Name": "Second"})
-    assert r.status_code == 200, r.text
-    other = server.api(token=r.json()["ApiTokens"][0])
-    assert other.get("/server").json()["ID"] == r.json()["ID"] != server.server_id
-
-    assert other.get("/bounces", params={"count": 10, "offset": 0}).json() == {
-        "TotalCount": 0, "Bounces": []}
-    assert other.get("/deliverystats").json()["InactiveMails"] == 0
-    assert other.get("/messages/outbound", params={"count": 10, "offset": 0}
-                     ).json()["TotalCount"] == 0
-    assert other.get("/webhooks").json() == {"Webhooks": []}
-    assert other.get("/message-streams/outbound/suppressions/dump").json() == {
-        "Suppressions": []}
-    for r in (other.get(f"/bounces/{bounce_id}"), other.get(f"/bounces/{bounce_id}/dump"),
-              other.put(f"/bounces/{bounce_id}/activate"),
-              other.get(f"/messages/outbound/{message_id}/details"),
-              other.get(f"/messages/outbound/{message_id}/dump"),
-              other.get(f"/webhooks/{webhook_id}"),
-              other.put(f"/webhooks/{webhook_id}", json={"Url": "http://127.0.0.1:9/x"}),
-              other.delete(f"/webhooks/{webhook_id}")):
-        assert r.status_code == 422, r.text
-        assert r.json()["ErrorCode"] != 0
-    # Its own suppression list is separate: deleting there leaves the first server's.
-    other.post("/message-streams/outbound/suppressions/delete",
-               json={"Suppressions": [{"EmailAddress": "gone@example.com"}]})
-    r = other.post("/email", json={"From": "s@example.com", "To": "gone@example.com",
-                                   "TextBody": "x"})
-    assert r.status_code == 200 and r.json()["Message"] == "OK"
-
-    # Nothing of the first server changed.
-    assert api.get(f"/bounces/{bounce_id}").json()["Inactive"] is True
-    assert api.get(f"/webhooks/{webhook_id}").json()["Url"] == "http://127.0.0.1:9/hook"
-    dump = api.get("/message-streams/outbound/suppressions/dump").json()["Suppressions"]
-    assert [s["EmailAddress"] for s in dump] == ["gone@example.com"]
-    assert api.get("/messages/outbound", params={"count": 10, "offset": 0}
-                   ).json()["TotalCount"] == 1
-
-
-def test_case_insensitive_keys_paths_and_queries(server: RunningServer) -> None:
+def test_case_insensitive_keys_paths_and_queries(server: InProcessServer) -> None:
     api = server.api()
     r = api.post("/EMAIL", json={"from": "sender@example.com", "TO": "to@example.com",
                                  "subject": "lower", "TEXTBODY": "x", "tag": "t",
@@ -118,7 +67,7 @@ def test_case_insensitive_keys_paths_and_queries(server: RunningServer) -> None:
     assert r.status_code == 422  # the key was understood, so its limit applies
 
 
-def test_trailing_slashes(server: RunningServer) -> None:
+def test_trailing_slashes(server: InProcessServer) -> None:
     api = server.api()
     r = api.post("/email/", json={"From": "s@example.com", "To": "t@example.com",
                                   "TextBody": "x"})
@@ -132,7 +81,7 @@ def test_trailing_slashes(server: RunningServer) -> None:
     assert server.api(account=True).get(f"/servers/{server.server_id}/").status_code == 200
 
 
-def test_explicit_nulls(server: RunningServer) -> None:
+def test_explicit_nulls(server: InProcessServer) -> None:
     api = server.api()
     r = api.post("/email", json={
         "From": "s@example.com", "To": "t@example.com", "Cc": None, "Bcc": None,
@@ -152,7 +101,7 @@ def test_explicit_nulls(server: RunningServer) -> None:
     assert r.status_code == 200 and r.json() == {"Suppressions": []}
 
 
-def test_bodyless_requests(server: RunningServer) -> None:
+def test_bodyless_requests(server: InProcessServer) -> None:
     api = server.api()
     before = api.get("/server").json()
     for path in ("/message-streams/outbound/suppressions",

@@ -4,15 +4,14 @@ Postmark's validation errors, and what ends up stored."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.harness import RunningServer, start_server, wait_until
-from tests.support.harness import test_settings as settings_for
+from tests.support.harness import wait_until
+from tests.support.in_process import InProcessServer
 
 INACTIVE_WORDING = (
     "You tried to send to recipient(s) that have been marked as inactive. "
@@ -55,7 +54,7 @@ def wait_sent(api: httpx.Client, message_id: str) -> dict[str, Any]:
     return found
 
 
-def test_success_shape(server: RunningServer) -> None:
+def test_success_shape(server: InProcessServer) -> None:
     api = server.api()
     r = api.post("/email", json=email(To="Someone <to@example.com>"))
     assert r.status_code == 200, r.text
@@ -69,7 +68,7 @@ def test_success_shape(server: RunningServer) -> None:
     assert [e["Type"] for e in sent["MessageEvents"]] == ["Delivered"]
 
 
-def test_all_recipients_inactive_is_406_and_nothing_stored(server: RunningServer) -> None:
+def test_all_recipients_inactive_is_406_and_nothing_stored(server: InProcessServer) -> None:
     api = server.api()
     suppress(api, "a@x.com", "b@y.com")
     r = api.post("/email", json=email(To="a@x.com", Cc="B@Y.com"))
@@ -79,7 +78,7 @@ def test_all_recipients_inactive_is_406_and_nothing_stored(server: RunningServer
     assert message_count(api) == 0
 
 
-def test_some_inactive_delivers_to_the_rest(server: RunningServer) -> None:
+def test_some_inactive_delivers_to_the_rest(server: InProcessServer) -> None:
     api = server.api()
     r = server.api(account=True).put(f"/servers/{server.server_id}",
                                      json={"EnableSmtpApiErrorHooks": True})
@@ -122,7 +121,7 @@ def test_some_inactive_delivers_to_the_rest(server: RunningServer) -> None:
     ({"Headers": [{"Name": "", "Value": "v"}]}, "header name"),
     ({"TrackLinks": "Sometimes"}, "TrackLinks"),
 ])
-def test_validation_errors(server: RunningServer, fields: dict[str, Any], fragment: str) -> None:
+def test_validation_errors(server: InProcessServer, fields: dict[str, Any], fragment: str) -> None:
     api = server.api()
     r = api.post("/email", json=email(**fields))
     assert r.status_code == 422, r.text
@@ -131,7 +130,7 @@ def test_validation_errors(server: RunningServer, fields: dict[str, Any], fragme
     assert message_count(api) == 0
 
 
-def test_fifty_recipients_is_the_limit(server: RunningServer) -> None:
+def test_fifty_recipients_is_the_limit(server: InProcessServer) -> None:
     to = ", ".join(f"r{i}@example.com" for i in range(30))
     cc = ", ".join(f"c{i}@example.com" for i in range(20))
     r = server.api().post("/email", json=email(To=to, Cc=cc))
@@ -140,7 +139,7 @@ def test_fifty_recipients_is_the_limit(server: RunningServer) -> None:
     assert r.status_code == 422 and r.json()["ErrorCode"] == 300
 
 
-def test_stream_errors(server: RunningServer) -> None:
+def test_stream_errors(server: InProcessServer) -> None:
     api = server.api()
     r = api.post("/email", json=email(MessageStream="nosuchstream"))
     assert r.status_code == 422
@@ -154,7 +153,7 @@ def test_stream_errors(server: RunningServer) -> None:
     assert message_count(api) == 1
 
 
-def test_everything_is_stored(server: RunningServer) -> None:
+def test_everything_is_stored(server: InProcessServer) -> None:
     api = server.api()
     payload = base64.b64encode(b"%PDF-1.4 fake").decode()
     r = api.post("/email", json=email(
@@ -181,7 +180,7 @@ def test_everything_is_stored(server: RunningServer) -> None:
     assert "hidden@example.com" not in raw  # Bcc never appears in the message itself
 
 
-def test_invalid_json_is_402(server: RunningServer) -> None:
+def test_invalid_json_is_402(server: InProcessServer) -> None:
     r = server.api().post("/email", content=b'{"From": "a@b.com", ',
                           headers={"Content-Type": "application/json"})
     assert r.status_code == 422
@@ -189,14 +188,11 @@ def test_invalid_json_is_402(server: RunningServer) -> None:
 
 
 @pytest.fixture
-def small_server(database_url: str, tmp_path: Path) -> Iterator[RunningServer]:
-    running = start_server(settings_for(database_url, tmp_path / "data",
-                                         api_max_body_bytes=2048))
-    yield running
-    running.stop()
+def small_server(make_server: Callable[..., InProcessServer]) -> InProcessServer:
+    return make_server(api_max_body_bytes=2048)
 
 
-def test_body_over_the_limit_is_413(small_server: RunningServer) -> None:
+def test_body_over_the_limit_is_413(small_server: InProcessServer) -> None:
     api = small_server.api()
     big = email(TextBody="x" * 4096)
     r = api.post("/email", json=big)
@@ -216,7 +212,7 @@ def test_body_over_the_limit_is_413(small_server: RunningServer) -> None:
     assert r.status_code == 200, r.text
 
 
-def test_batch_results_in_order(server: RunningServer) -> None:
+def test_batch_results_in_order(server: InProcessServer) -> None:
     api = server.api()
     suppress(api, "inactive@example.com")
     r = api.post("/email/batch", json=[
@@ -238,7 +234,7 @@ def test_batch_results_in_order(server: RunningServer) -> None:
     assert details(api, results[3]["MessageID"])["Tag"] == "batch"
 
 
-def test_batch_limits_and_shape(server: RunningServer) -> None:
+def test_batch_limits_and_shape(server: InProcessServer) -> None:
     api = server.api()
     r = api.post("/email/batch", json=[email(To=f"r{i}@example.com") for i in range(501)])
     assert r.status_code == 422 and r.json()["ErrorCode"] == 410

@@ -13,7 +13,7 @@ from postlane.domain.types import SuppressionOrigin, SuppressionReason
 from postlane.store import bounces, suppressions
 from postlane.store.database import Database
 from postlane.store.schema import utcnow
-from tests.support.harness import RunningServer
+from tests.support.in_process import InProcessServer
 
 BASE = "/message-streams/{}/suppressions"
 
@@ -39,14 +39,14 @@ def emails_of(entries: list[dict[str, Any]]) -> list[str]:
     return sorted(e["EmailAddress"] for e in entries)
 
 
-def insert_suppression(db: Database, server: RunningServer, email: str,
+def insert_suppression(db: Database, server: InProcessServer, email: str,
                        reason: SuppressionReason) -> None:
     with db.write() as conn:
         suppressions.add(conn, server.server_id, "outbound", email, reason,
                          SuppressionOrigin.RECIPIENT)
 
 
-def test_create_and_dump(server: RunningServer) -> None:
+def test_create_and_dump(server: InProcessServer) -> None:
     api = server.api()
     r = create(api, "one@example.com", "Two@Example.com")
     assert r.status_code == 200
@@ -63,7 +63,7 @@ def test_create_and_dump(server: RunningServer) -> None:
         assert entry["CreatedAt"].endswith("Z")
 
 
-def test_recreate_is_idempotent_and_keeps_the_reason(server: RunningServer,
+def test_recreate_is_idempotent_and_keeps_the_reason(server: InProcessServer,
                                                      db: Database) -> None:
     api = server.api()
     insert_suppression(db, server, "spam@example.com", SuppressionReason.SPAM_COMPLAINT)
@@ -76,7 +76,7 @@ def test_recreate_is_idempotent_and_keeps_the_reason(server: RunningServer,
     assert entries["spam@example.com"]["Origin"] == "Recipient"
 
 
-def test_invalid_addresses_and_limits(server: RunningServer) -> None:
+def test_invalid_addresses_and_limits(server: InProcessServer) -> None:
     api = server.api()
     r = create(api, "fine@example.com", "not-an-address", "")
     assert r.status_code == 200
@@ -95,7 +95,7 @@ def test_invalid_addresses_and_limits(server: RunningServer) -> None:
     assert len(dump(api)) == 51
 
 
-def test_dump_filters(server: RunningServer, db: Database) -> None:
+def test_dump_filters(server: InProcessServer, db: Database) -> None:
     api = server.api()
     create(api, "manual@example.com")
     insert_suppression(db, server, "spam@example.com", SuppressionReason.SPAM_COMPLAINT)
@@ -117,7 +117,7 @@ def test_dump_filters(server: RunningServer, db: Database) -> None:
     assert r.status_code == 422
 
 
-def test_delete(server: RunningServer) -> None:
+def test_delete(server: InProcessServer) -> None:
     api = server.api()
     create(api, "a@example.com", "b@example.com")
     r = delete(api, "A@EXAMPLE.com", "never@example.com", "bad address")
@@ -131,7 +131,7 @@ def test_delete(server: RunningServer) -> None:
     assert r.status_code == 200 and r.json()["Message"] == "OK"
 
 
-def test_spam_complaint_cannot_be_deleted(server: RunningServer, db: Database) -> None:
+def test_spam_complaint_cannot_be_deleted(server: InProcessServer, db: Database) -> None:
     api = server.api()
     insert_suppression(db, server, "spam@example.com", SuppressionReason.SPAM_COMPLAINT)
     r = delete(api, "spam@example.com")
@@ -142,7 +142,7 @@ def test_spam_complaint_cannot_be_deleted(server: RunningServer, db: Database) -
 
 
 def test_deleting_a_hard_bounce_suppression_reactivates_the_bounce(
-        server: RunningServer, db: Database) -> None:
+        server: InProcessServer, db: Database) -> None:
     api = server.api()
     insert_suppression(db, server, "hard@example.com", SuppressionReason.HARD_BOUNCE)
     with db.write() as conn:
@@ -164,7 +164,7 @@ def test_deleting_a_hard_bounce_suppression_reactivates_the_bounce(
     assert api.get("/deliverystats").json()["InactiveMails"] == 0
 
 
-def test_unknown_stream(server: RunningServer) -> None:
+def test_unknown_stream(server: InProcessServer) -> None:
     api = server.api()
     for r in (create(api, "x@example.com", stream="nope"),
               delete(api, "x@example.com", stream="nope"),
@@ -173,7 +173,7 @@ def test_unknown_stream(server: RunningServer) -> None:
         assert r.json()["ErrorCode"] == 1226 and "nope" in r.json()["Message"]
 
 
-def test_streams_have_separate_lists(server: RunningServer) -> None:
+def test_streams_have_separate_lists(server: InProcessServer) -> None:
     api = server.api()
     create(api, "shared@example.com", stream="outbound")
     create(api, "promo@example.com", stream="broadcast")

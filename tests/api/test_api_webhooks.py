@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.harness import RunningServer
+from tests.support.in_process import InProcessServer
 
 WEBHOOK_KEYS = {"ID", "Url", "MessageStream", "HttpAuth", "HttpHeaders", "Triggers"}
 DEFAULT_TRIGGERS = {
@@ -43,7 +43,7 @@ def _create(api: httpx.Client, **fields: Any) -> dict[str, Any]:
     return body
 
 
-def test_create_echoes_the_full_shape(server: RunningServer) -> None:
+def test_create_echoes_the_full_shape(server: InProcessServer) -> None:
     api = server.api()
     hook = _create(api, Url="https://hooks.example.com/pm", MessageStream="outbound",
                    HttpAuth={"Username": "user", "Password": "secret"},
@@ -72,7 +72,7 @@ def test_create_echoes_the_full_shape(server: RunningServer) -> None:
     assert len({hook["ID"], partial["ID"], bare["ID"]}) == 3
 
 
-def test_list_with_stream_filter(server: RunningServer) -> None:
+def test_list_with_stream_filter(server: InProcessServer) -> None:
     api = server.api()
     assert api.get("/webhooks").json() == {"Webhooks": []}
     first = _create(api, Url="https://a.example.com/", MessageStream="outbound")
@@ -95,7 +95,7 @@ def test_list_with_stream_filter(server: RunningServer) -> None:
     _error(other_api.get(f"/webhooks/{first['ID']}"), 1402)
 
 
-def test_edit_webhook(server: RunningServer) -> None:
+def test_edit_webhook(server: InProcessServer) -> None:
     api = server.api()
     hook = _create(api, Url="https://old.example.com/", MessageStream="outbound",
                    HttpAuth={"Username": "u", "Password": "p"},
@@ -126,7 +126,7 @@ def test_edit_webhook(server: RunningServer) -> None:
     assert r.status_code == 200 and r.json() == edited
 
 
-def test_delete_webhook(server: RunningServer) -> None:
+def test_delete_webhook(server: InProcessServer) -> None:
     api = server.api()
     keep = _create(api, Url="https://keep.example.com/")
     gone = _create(api, Url="https://gone.example.com/")
@@ -138,7 +138,7 @@ def test_delete_webhook(server: RunningServer) -> None:
     assert api.get("/webhooks").json() == {"Webhooks": [keep]}
 
 
-def test_webhook_validation(server: RunningServer) -> None:
+def test_webhook_validation(server: InProcessServer) -> None:
     api = server.api()
     for url in ("not-a-url", "ftp://example.com/hook", "example.com/hook"):
         _error(api.post("/webhooks", json={"Url": url}), 1400)

@@ -1,6 +1,7 @@
 """Pipeline steps on both backends: screen (idempotent on re-run, silent suppression when
 hooks are off), deliver (Sandbox stores; Live keeps an unreachable delivery queued for
-retry) and the Worker's claim loop running jobs exactly once."""
+retry), the Worker's claim loop running jobs exactly once, and the job registry: each
+kind's max attempts and retry schedule come from it, crashes included."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from postlane import pipeline
 from postlane.accept import Submission, accept
 from postlane.config import Settings
+from postlane.domain import retry
 from postlane.domain.bounce_types import SmtpApiErrorLabels
 from postlane.domain.types import (
     DeliveryType,
@@ -343,3 +346,64 @@ def test_screen_batch_with_a_lost_lease_settles_the_others(db: Database) -> None
     assert sorted(b["message_id"] for b in bounce_rows(db, server_id)) == sorted(
         ids[:2] + ids[3:])
     assert statuses(db, ids[2]) == {"gone@example.com": "Queued"}  # left to its new owner
+
+
+# --- retry schedules: each kind's own -------------------------------------------------------
+
+def test_a_crashing_notify_step_is_retried_on_the_webhook_schedule(db: Database) -> None:
+    """A step that raises (not a failed POST: a crash) is retried on its own kind's
+    schedule: for notify, the webhook schedule's first step (one minute), not the
+    internal one (one second)."""
+    with db.write() as conn:  # names no delivery row a number could find: the step raises
+        jobs.enqueue(conn, JobKind.NOTIFY, "not-a-delivery-id", 11)
+
+    def failed_once() -> bool:
+        return any(r["last_error"] for r in job_rows(db, JobKind.NOTIFY))
+
+    run_workers(db, worker_settings(retry_scale=1.0), failed_once, count=1)
+
+    (job,) = job_rows(db, JobKind.NOTIFY)
+    assert job["state"] == JobState.QUEUED.value and job["attempts"] == 1
+    assert job["last_error"].startswith("ValueError")
+    assert job["run_at"] > utcnow() + timedelta(seconds=30)  # webhook schedule: one minute
+
+
+def test_the_registry_declares_every_kind_once_in_flow_order() -> None:
+    assert [stage.kind for stage in pipeline.STAGES] == [
+        JobKind.SCREEN, JobKind.DELIVER, JobKind.NOTIFY, JobKind.DSN]
+    assert set(pipeline.BY_KIND) == set(JobKind)
+    schedules = {stage.kind: stage.schedule for stage in pipeline.STAGES}
+    assert schedules == {JobKind.SCREEN: retry.INTERNAL_SCHEDULE,
+                         JobKind.DELIVER: retry.DELIVERY_SCHEDULE,
+                         JobKind.NOTIFY: retry.WEBHOOK_SCHEDULE,
+                         JobKind.DSN: retry.INTERNAL_SCHEDULE}
+    # A step only feeds kinds that come later in the flow (dsn joins it at notify).
+    order = [stage.kind for stage in pipeline.STAGES]
+    for stage in pipeline.STAGES:
+        assert all(order.index(fed) > order.index(stage.kind) or fed is JobKind.NOTIFY
+                   for fed in stage.feeds), stage.kind
+
+
+def test_jobs_are_queued_with_their_kinds_max_attempts(db: Database,
+                                                       receiver: WebhookReceiver) -> None:
+    """From the accept through screening, delivery and the webhook, each job gets its own
+    kind's max attempts: no caller names them."""
+    server_id = make_server(db, hook_url=receiver.url)
+    suppress(db, server_id, "blocked@example.com")
+    message_id = submit(db, server_id, ["ok@example.com", "blocked@example.com"])
+    with db.write() as conn:
+        pipeline.enqueue(conn, JobKind.DSN, "12345")  # a report that names nothing
+
+    def settled() -> bool:
+        with db.read() as conn:
+            return set(jobs.counts(conn)) <= {JobState.DONE.value, JobState.FAILED.value} and \
+                len(job_rows(db, JobKind.NOTIFY)) == 1
+
+    run_workers(db, worker_settings(), settled, count=1)
+
+    expected = {JobKind.SCREEN: 6, JobKind.DELIVER: 9, JobKind.NOTIFY: 11, JobKind.DSN: 6}
+    for kind, attempts in expected.items():
+        (row,) = job_rows(db, kind)
+        assert row["max_attempts"] == attempts == retry.max_attempts(
+            pipeline.BY_KIND[kind].schedule), kind
+    assert job_rows(db, JobKind.SCREEN)[0]["ref"] == message_id

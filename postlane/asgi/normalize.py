@@ -11,6 +11,16 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 _KEEP_CASE = ("/static/",)
 
 
+def normalize_path(path: str) -> str:
+    """The path as the apps route it: lower case (but for static files), no trailing
+    slash."""
+    if not path.startswith(_KEEP_CASE):
+        path = path.lower()
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    return path
+
+
 class NormalizeRequest:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -18,11 +28,7 @@ class NormalizeRequest:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope = dict(scope)
-            path: str = scope["path"]
-            if not path.startswith(_KEEP_CASE):
-                path = path.lower()
-            if len(path) > 1 and path.endswith("/"):
-                path = path.rstrip("/") or "/"
+            path = normalize_path(scope["path"])
             scope["path"] = path
             scope["raw_path"] = path.encode()
             query = scope.get("query_string", b"").decode("latin-1")

@@ -1,7 +1,8 @@
 """Messages API (outbound): search with paging and every filter, details with events, dump.
 
 Keys follow the OutboundMessage / OutboundMessageDetails models of Postmark's official
-postmark.js client (models/messages/OutboundMessage.d.ts).
+postmark.js client (models/messages/OutboundMessage.d.ts). The messages every test reads
+include one sent over SMTP, so these run against a real server.
 """
 
 from __future__ import annotations
