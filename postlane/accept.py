@@ -117,9 +117,9 @@ def check_stream(conn: Connection, server_id: int, stream_id: str) -> None:
     if stream is None:
         raise ApiError(ErrorCode.STREAM_NOT_FOUND,
                        f"The message stream for the provided 'ID' ({stream_id}) was not found.")
-    if stream["archived_at"] is not None:
+    if stream.archived_at is not None:
         raise ApiError(ErrorCode.STREAM_ARCHIVED,
                        f"The message stream '{stream_id}' is archived and cannot send.")
-    if stream["stream_type"] == StreamType.INBOUND.value:
+    if stream.stream_type is StreamType.INBOUND:
         raise ApiError(ErrorCode.NOT_ALLOWED_TO_SEND,
                        f"The message stream '{stream_id}' is an inbound stream and cannot send.")

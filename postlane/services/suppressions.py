@@ -59,7 +59,7 @@ def reactivate(conn: Connection, server_id: int, stream_id: str,
             continue
         key = addresses.normalize(email)
         row = suppressions.get(conn, server_id, stream, key)
-        if row is not None and not customer_can_delete(SuppressionReason(row["reason"])):
+        if row is not None and not customer_can_delete(row.reason):
             results.append(_result(email, "Failed", SPAM_IS_FINAL))
             continue
         if row is not None:

@@ -12,12 +12,13 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
 from postlane.domain import addresses
 from postlane.domain.errors import ApiError
+from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
 from postlane.smtp.engine import Envelope, Session, TemporaryFailure
 from postlane.smtp.parse import MalformedMessage, to_submission
@@ -59,11 +60,11 @@ class SubmissionHandler:
         except SQLAlchemyError as exc:
             log.exception("token lookup failed")
             raise TemporaryFailure from exc
-        if row is None or not row["smtp_api_activated"]:
+        if row is None or not row.smtp_api_activated:
             return None
-        return row["id"], DeliveryType(row["delivery_type"])
+        return row.id, row.delivery_type
 
-    def _server_for_token(self, token: str) -> RowMapping | None:
+    def _server_for_token(self, token: str) -> Server | None:
         with self.db.read() as conn:
             server_id = tokens.server_id_for_token(conn, token)
             return servers.get(conn, server_id) if server_id is not None else None

@@ -45,4 +45,4 @@ def load(db: Database, networks: tuple[str, ...], token: str | None) -> TrustedP
     if row is None:
         raise ValueError("smtp_trusted_server_token is not a server token")
     parsed = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
-    return TrustedPeers(parsed, (row["id"], DeliveryType(row["delivery_type"])))
+    return TrustedPeers(parsed, (row.id, row.delivery_type))
