@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain import addresses, ids
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
 from postlane.domain.types import DeliveryType, JobKind, Source, StreamType
-from postlane.store import jobs, messages, streams
+from postlane.store import Transaction, jobs, messages, streams
 from postlane.store.schema import utcnow
 
 
@@ -56,12 +54,12 @@ class Accepted:
     received_at: datetime
 
 
-def accept(conn: Connection, sub: Submission) -> Accepted:
+def accept(conn: Transaction, sub: Submission) -> Accepted:
     """Store the message and enqueue its screening, in the caller's transaction."""
     return accept_many(conn, [sub])[0]
 
 
-def accept_many(conn: Connection, subs: list[Submission]) -> list[Accepted]:
+def accept_many(conn: Transaction, subs: list[Submission]) -> list[Accepted]:
     """Store several messages with one statement per table (group commit uses this)."""
     now = utcnow()
     accepted = [Accepted(sub.message_id, now) for sub in subs]
@@ -80,7 +78,7 @@ def accept_many(conn: Connection, subs: list[Submission]) -> list[Accepted]:
     return accepted
 
 
-def accept_checked_many(conn: Connection,
+def accept_checked_many(conn: Transaction,
                         subs: list[Submission]) -> list[Accepted | ApiError]:
     """Check each message's stream (once per distinct stream), then accept the good ones;
     a bad stream is that message's own error."""
@@ -111,7 +109,7 @@ def _message_row(sub: Submission, acc: Accepted) -> dict[str, Any]:
     }
 
 
-def check_stream(conn: Connection, server_id: int, stream_id: str) -> None:
+def check_stream(conn: Transaction, server_id: int, stream_id: str) -> None:
     """Both front doors send only into an existing, live, outbound stream of the server."""
     stream = streams.get(conn, server_id, stream_id)
     if stream is None:

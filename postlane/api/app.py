@@ -10,7 +10,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -28,7 +27,7 @@ from postlane.api.routers import (
     webhooks,
 )
 from postlane.config import Settings
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import ApiError, DatabaseUnavailable, ErrorCode
 from postlane.store.database import Database
 from postlane.web import pages, pages_lists, pages_mail, session
 from postlane.web.throttle import LoginThrottle
@@ -89,8 +88,8 @@ def create_app(db: Database, settings: Settings,
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, exc.status_code, str(exc.detail))
 
-    @app.exception_handler(OperationalError)
-    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(DatabaseUnavailable)
+    async def _db_down(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
         log.error("database unavailable: %s", exc)
         return error(503, ErrorCode.SERVER_ERROR,
                      "The database is temporarily unavailable; nothing was stored. Retry later.")

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain.bounce_types import BounceType
 from postlane.domain.records import Bounce, Message, NewBounce, Server
 from postlane.domain.types import EventType, RecipientStatus, SuppressionOrigin, SuppressionReason
 from postlane.pipeline import notify
-from postlane.store import bounces, messages, suppressions
+from postlane.store import Transaction, bounces, messages, suppressions
 from postlane.store.schema import utcnow
 
 
@@ -49,11 +47,11 @@ class BounceCase:
     facts: BounceFacts
 
 
-def record(conn: Connection, server: Server, message: Message, facts: BounceFacts) -> Bounce:
+def record(conn: Transaction, server: Server, message: Message, facts: BounceFacts) -> Bounce:
     return record_many(conn, [BounceCase(server, message, facts)])[0]
 
 
-def record_many(conn: Connection, cases: Sequence[BounceCase]) -> list[Bounce]:
+def record_many(conn: Transaction, cases: Sequence[BounceCase]) -> list[Bounce]:
     """Several bounces with one statement per table (a batch of screen steps raises many
     SMTP API Errors at once). Returns the stored bounces."""
     now = utcnow()
@@ -88,7 +86,7 @@ def _new_bounce(case: BounceCase, now: datetime) -> NewBounce:
     )
 
 
-def _suppress(conn: Connection, cases: Sequence[BounceCase]) -> None:
+def _suppress(conn: Transaction, cases: Sequence[BounceCase]) -> None:
     """Where Postmark suppresses (hard bounce, spam complaint); an address already on the
     list keeps its original reason."""
     wanted: dict[tuple[int, str, SuppressionReason], list[str]] = {}

@@ -13,8 +13,6 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain import bounce_types, mime, payloads, verp
 from postlane.domain.records import Message, Recipient, Server
 from postlane.domain.retry import DELIVERY_SCHEDULE, next_delay
@@ -28,7 +26,7 @@ from postlane.domain.types import (
 from postlane.pipeline import bounce, notify
 from postlane.pipeline.smtp_client import RcptResult, Verdict
 from postlane.pipeline.transports import Transport
-from postlane.store import jobs, messages, servers
+from postlane.store import Transaction, jobs, messages, servers
 from postlane.store.group_commit import GroupCommitter
 from postlane.store.schema import utcnow
 
@@ -42,7 +40,7 @@ class _Loaded:
     pending: list[Recipient]
 
 
-def _load(conn: Connection, job: jobs.Job) -> _Loaded | None:
+def _load(conn: Transaction, job: jobs.Job) -> _Loaded | None:
     message = messages.get(conn, None, job.ref)
     server = servers.get(conn, message.server_id) if message else None
     if message is None or server is None:
@@ -51,7 +49,7 @@ def _load(conn: Connection, job: jobs.Job) -> _Loaded | None:
                    messages.recipients_of(conn, message.id, RecipientStatus.QUEUED))
 
 
-def _sandbox(conn: Connection, message: Message, pending: Sequence[Recipient]) -> None:
+def _sandbox(conn: Transaction, message: Message, pending: Sequence[Recipient]) -> None:
     messages.set_recipient_status(conn, [r.id for r in pending], RecipientStatus.SENT)
     for recipient in pending:
         messages.add_event(conn, message.id, recipient.address, EventType.DELIVERED, {
@@ -60,7 +58,7 @@ def _sandbox(conn: Connection, message: Message, pending: Sequence[Recipient]) -
         })
 
 
-def _prepare(conn: Connection, job: jobs.Job) -> _Loaded | None:
+def _prepare(conn: Transaction, job: jobs.Job) -> _Loaded | None:
     """Sandbox and vanished messages finish here, in one transaction; Live ones go on."""
     loaded = _load(conn, job)
     if loaded is None:
@@ -86,7 +84,7 @@ async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, bounce_do
                                       retry_scale=retry_scale))
 
 
-def _record(conn: Connection, *, job: jobs.Job, results: Mapping[str, RcptResult],
+def _record(conn: Transaction, *, job: jobs.Job, results: Mapping[str, RcptResult],
             retry_scale: float) -> None:
     loaded = _load(conn, job)
     if loaded is None:
@@ -115,7 +113,7 @@ def _record(conn: Connection, *, job: jobs.Job, results: Mapping[str, RcptResult
         jobs.complete(conn, job)
 
 
-def _delivered(conn: Connection, server: Server, message: Message, recipient: Recipient,
+def _delivered(conn: Transaction, server: Server, message: Message, recipient: Recipient,
                result: RcptResult) -> None:
     now = utcnow()
     messages.set_recipient_status(conn, [recipient.id], RecipientStatus.SENT)
@@ -128,7 +126,7 @@ def _delivered(conn: Connection, server: Server, message: Message, recipient: Re
                                                result.summary))
 
 
-def _hard_bounce(conn: Connection, server: Server, message: Message, recipient: Recipient,
+def _hard_bounce(conn: Transaction, server: Server, message: Message, recipient: Recipient,
                  result: RcptResult) -> None:
     bounce.record(conn, server, message, bounce.BounceFacts(
         kind=bounce_types.BY_TYPE["HardBounce"], email=recipient.email,
@@ -137,7 +135,7 @@ def _hard_bounce(conn: Connection, server: Server, message: Message, recipient: 
         content=result.summary, address=recipient.address))
 
 
-def _gave_up(conn: Connection, server: Server, message: Message, recipient: Recipient,
+def _gave_up(conn: Transaction, server: Server, message: Message, recipient: Recipient,
              result: RcptResult) -> None:
     bounce.record(conn, server, message, bounce.BounceFacts(
         kind=bounce_types.BY_TYPE["SoftBounce"], email=recipient.email,
@@ -146,7 +144,7 @@ def _gave_up(conn: Connection, server: Server, message: Message, recipient: Reci
         content=result.summary, address=recipient.address))
 
 
-def _transient(conn: Connection, message: Message, recipient: Recipient,
+def _transient(conn: Transaction, message: Message, recipient: Recipient,
                result: RcptResult) -> None:
     messages.add_event(conn, message.id, recipient.address, EventType.TRANSIENT, {
         "Summary": f"Temporary failure, will retry: {result.summary}",

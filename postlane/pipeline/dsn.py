@@ -11,13 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain import addresses, reports, verp
 from postlane.domain.records import InboundReport, Message, Recipient, Server
 from postlane.domain.types import RecipientStatus, ReportState
 from postlane.pipeline import bounce
-from postlane.store import jobs, messages, servers
+from postlane.store import Transaction, jobs, messages, servers
 from postlane.store import reports as stored_reports
 
 log = logging.getLogger(__name__)
@@ -26,14 +24,14 @@ log = logging.getLogger(__name__)
 _SETTLEABLE = frozenset({RecipientStatus.QUEUED, RecipientStatus.SENT})
 
 
-def run(conn: Connection, job: jobs.Job) -> None:
+def run(conn: Transaction, job: jobs.Job) -> None:
     report = stored_reports.get(conn, int(job.ref), for_update=True)
     if report is not None and report.state is ReportState.QUEUED:
         _process(conn, report)
     jobs.complete(conn, job)
 
 
-def _process(conn: Connection, report: InboundReport) -> None:
+def _process(conn: Transaction, report: InboundReport) -> None:
     raw = report.raw or b""
     try:
         parsed = reports.parse(raw)
@@ -57,7 +55,7 @@ def _process(conn: Connection, report: InboundReport) -> None:
                           message_id=message.id)
 
 
-def find_message(conn: Connection, rcpt_to: Sequence[str],
+def find_message(conn: Transaction, rcpt_to: Sequence[str],
                  quoted_ids: Sequence[str]) -> Message | None:
     """The VERP recipient names the message most reliably; then what the report quotes."""
     verp_ids = [mid for mid in (verp.message_id_from(a) for a in rcpt_to) if mid]
@@ -68,7 +66,7 @@ def find_message(conn: Connection, rcpt_to: Sequence[str],
     return None
 
 
-def _record_all(conn: Connection, server: Server, message: Message,
+def _record_all(conn: Transaction, server: Server, message: Message,
                 parsed: reports.Report, content: str) -> tuple[list[str], list[str]]:
     """Record each failure or complaint; returns (types recorded, addresses not found)."""
     rows = messages.recipients_of(conn, message.id)

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy.engine import Connection
 
 from postlane.domain import payloads
 from postlane.domain.records import Bounce, Server, Webhook, WebhookDelivery
 from postlane.domain.retry import WEBHOOK_SCHEDULE, max_attempts, next_delay
 from postlane.domain.types import DeliveryState, JobKind, WebhookTrigger
-from postlane.store import jobs, webhooks
+from postlane.store import Transaction, jobs, webhooks
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -79,14 +78,14 @@ class PostResult:
     error: str | None
 
 
-def enqueue(conn: Connection, server: Server, stream: str, trigger: WebhookTrigger,
+def enqueue(conn: Transaction, server: Server, stream: str, trigger: WebhookTrigger,
             record_type: str, build: Callable[[bool], dict[str, Any]]) -> int:
     """Queue one POST for every webhook of ``stream`` with ``trigger`` enabled, plus the
     server's legacy hook URL. Returns the number queued."""
     return enqueue_many(conn, [Notice(server, stream, trigger, record_type, build)])
 
 
-def enqueue_many(conn: Connection, notices: Sequence[Notice]) -> int:
+def enqueue_many(conn: Transaction, notices: Sequence[Notice]) -> int:
     """:func:`enqueue` for several records: each stream's webhooks are read once, and the
     deliveries and their jobs are written with one statement each."""
     hooks: dict[tuple[int, str], list[Webhook]] = {}
@@ -200,7 +199,7 @@ def _load(db: Database, delivery_id: int) -> WebhookDelivery | None:
         return webhooks.get_delivery(conn, delivery_id)
 
 
-def _record_delivered(conn: Connection, done: Sequence[_Delivered]) -> list[None]:
+def _record_delivered(conn: Transaction, done: Sequence[_Delivered]) -> list[None]:
     """Successful POSTs: one statement per HTTP status for the log, one for the jobs."""
     by_status: dict[int | None, list[int]] = {}
     for item in done:
@@ -212,7 +211,7 @@ def _record_delivered(conn: Connection, done: Sequence[_Delivered]) -> list[None
     return [None] * len(done)
 
 
-def _record_failed(conn: Connection, *, job: jobs.Job, final: bool, status: int | None,
+def _record_failed(conn: Transaction, *, job: jobs.Job, final: bool, status: int | None,
                    error: str | None, delay: float | None) -> None:
     webhooks.record_attempt(conn, int(job.ref), delivered=False, final=final,
                             status=status, error=error)

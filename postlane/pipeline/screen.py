@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.engine import Connection
-
 from postlane import screening
 from postlane.domain import bounce_types, suppression
 from postlane.domain.records import Message, Recipient, Server
@@ -20,7 +18,7 @@ from postlane.domain.retry import DELIVERY_SCHEDULE, max_attempts
 from postlane.domain.suppression import Outcome, Suppression
 from postlane.domain.types import EventType, JobKind, RecipientStatus
 from postlane.pipeline import bounce
-from postlane.store import jobs, messages, servers
+from postlane.store import Transaction, jobs, messages, servers
 
 
 @dataclass(frozen=True)
@@ -41,11 +39,11 @@ class _Verdicts:
     deliverable: list[str] = field(default_factory=list)  # message ids
 
 
-def run(conn: Connection, job: jobs.Job, labels: bounce_types.SmtpApiErrorLabels) -> None:
+def run(conn: Transaction, job: jobs.Job, labels: bounce_types.SmtpApiErrorLabels) -> None:
     run_many(conn, [job], labels)
 
 
-def run_many(conn: Connection, batch: Sequence[jobs.Job],
+def run_many(conn: Transaction, batch: Sequence[jobs.Job],
              labels: bounce_types.SmtpApiErrorLabels) -> list[None]:
     """Screen the batch's messages and complete its jobs. A message deleted with its
     server meanwhile has nothing left to screen: its job just completes."""
@@ -73,7 +71,7 @@ def _by_list(found: Iterable[Message], owners: Mapping[int, Server]) -> list[lis
     return list(groups.values())
 
 
-def _judge(conn: Connection, group: list[Message], owners: Mapping[int, Server],
+def _judge(conn: Transaction, group: list[Message], owners: Mapping[int, Server],
            pending: Mapping[str, list[Recipient]], labels: bounce_types.SmtpApiErrorLabels,
            verdicts: _Verdicts) -> None:
     first = group[0]
@@ -109,7 +107,7 @@ def _smtp_api_error(message: Message, recipient: Recipient, hit: Suppression,
         event_details={"SuppressionReason": hit.reason.value})
 
 
-def _write(conn: Connection, verdicts: _Verdicts) -> None:
+def _write(conn: Transaction, verdicts: _Verdicts) -> None:
     bounce.record_many(conn, verdicts.bounces)
     messages.set_recipient_status(conn, [s.recipient.id for s in verdicts.silenced],
                                   RecipientStatus.SUPPRESSED)

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.records import Bounce
 from postlane.domain.suppression import customer_can_delete
-from postlane.store import bounces, suppressions
+from postlane.store import Transaction, bounces, suppressions
 
 
-def get(conn: Connection, server_id: int, bounce_id: int) -> Bounce:
+def get(conn: Transaction, server_id: int, bounce_id: int) -> Bounce:
     row = bounces.get(conn, server_id, bounce_id)
     if row is None:
         raise ApiError(ErrorCode.BOUNCE_NOT_FOUND, f"Bounce {bounce_id} was not found.")
     return row
 
 
-def activate(conn: Connection, server_id: int, bounce_id: int) -> Bounce:
+def activate(conn: Transaction, server_id: int, bounce_id: int) -> Bounce:
     """Remove the suppression behind the bounce and mark its bounces active again."""
     row = get(conn, server_id, bounce_id)
     if not row.inactive:

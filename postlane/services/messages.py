@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain import payloads
 from postlane.domain.errors import ApiError, ErrorCode
-from postlane.store import messages
+from postlane.store import Transaction, messages
 
 
-def search(conn: Connection, server_id: int, count: int, offset: int,
+def search(conn: Transaction, server_id: int, count: int, offset: int,
            filters: dict[str, Any]) -> dict[str, Any]:
     page = messages.search(conn, server_id, count=count, offset=offset, **filters)
     recipients = messages.recipients_by_message(conn, [m.id for m in page.items])
@@ -20,7 +18,7 @@ def search(conn: Connection, server_id: int, count: int, offset: int,
                                  [r.address for r in recipients[m.id]]) for m in page.items]}
 
 
-def details(conn: Connection, server_id: int, message_id: str) -> dict[str, Any]:
+def details(conn: Transaction, server_id: int, message_id: str) -> dict[str, Any]:
     row = messages.get(conn, server_id, message_id)
     if row is None:
         raise ApiError(ErrorCode.MESSAGE_NOT_FOUND, f"Message {message_id} was not found.")

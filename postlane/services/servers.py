@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field, field_validator
-from sqlalchemy.engine import Connection
 
 from postlane.api.models import PostmarkModel
 from postlane.domain import limits
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
-from postlane.store import servers
+from postlane.store import Transaction, servers
 
 COLORS = ("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange")
 
@@ -82,7 +81,7 @@ def not_found(server_id: int) -> ApiError:
     return ApiError(ErrorCode.SERVER_NOT_FOUND, f"Server {server_id} was not found.")
 
 
-def _check_name(conn: Connection, name: str, server_id: int | None) -> str:
+def _check_name(conn: Transaction, name: str, server_id: int | None) -> str:
     name = name.strip()
     if not name:
         raise ApiError(ErrorCode.INVALID_FIELD, "Server name is required.")
@@ -92,7 +91,7 @@ def _check_name(conn: Connection, name: str, server_id: int | None) -> str:
     return name
 
 
-def create(conn: Connection, fields: ServerFields) -> Server:
+def create(conn: Transaction, fields: ServerFields) -> Server:
     changes = fields.changes()
     changes["name"] = _check_name(conn, fields.name or "", None)
     row = servers.get(conn, servers.create(conn, changes["name"], changes))
@@ -100,7 +99,7 @@ def create(conn: Connection, fields: ServerFields) -> Server:
     return row
 
 
-def update(conn: Connection, server_id: int, fields: ServerFields) -> Server:
+def update(conn: Transaction, server_id: int, fields: ServerFields) -> Server:
     changes = fields.changes()
     row = servers.get(conn, server_id)
     if row is None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.types import DeliveryState, JobKind
-from postlane.store import jobs, webhooks
+from postlane.store import Transaction, jobs, webhooks
 
 
-def retry_delivery(conn: Connection, server_id: int, delivery_id: int) -> None:
+def retry_delivery(conn: Transaction, server_id: int, delivery_id: int) -> None:
     row = webhooks.get_delivery(conn, delivery_id)
     if row is None or row.server_id != server_id:
         raise ApiError(ErrorCode.WEBHOOK_NOT_FOUND,

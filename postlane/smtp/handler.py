@@ -12,22 +12,22 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
-
 from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
 from postlane.domain import addresses
-from postlane.domain.errors import ApiError
+from postlane.domain.errors import ApiError, DatabaseUnavailable
 from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
 from postlane.smtp.engine import Envelope, Session, TemporaryFailure
 from postlane.smtp.parse import MalformedMessage, to_submission
 from postlane.smtp.trusted import TrustedPeers
-from postlane.store import servers, tokens
+from postlane.store import Transaction, servers, tokens
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
+
+#: Nothing was stored: the client keeps the message and retries.
+TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the message; please retry"
 
 #: What an authenticated session sends as: the server's id and delivery type.
 Identity = tuple[int, DeliveryType]
@@ -57,7 +57,10 @@ class SubmissionHandler:
             return None
         try:
             row = await self.db.run(self._server_for_token, login)
-        except SQLAlchemyError as exc:
+        except DatabaseUnavailable as exc:
+            log.warning("token lookup failed, the database is unavailable: %s", exc)
+            raise TemporaryFailure from exc
+        except Exception as exc:  # cannot decide now either: the client retries later
             log.exception("token lookup failed")
             raise TemporaryFailure from exc
         if row is None or not row.smtp_api_activated:
@@ -93,14 +96,17 @@ class SubmissionHandler:
                                                    many=accept_checked_many, payload=submission)
         except ApiError as exc:
             return f"550 5.7.1 {exc.message}"
+        except DatabaseUnavailable as exc:
+            log.warning("accept failed, the database is unavailable (answering 451): %s", exc)
+            return TEMPORARY_FAILURE
         except Exception:
             log.exception("accept failed; answering 451 so the client retries")
-            return "451 4.3.0 Temporary failure storing the message; please retry"
+            return TEMPORARY_FAILURE
         if self.on_accepted is not None:
             self.on_accepted()
         return f"250 2.0.0 Ok: queued as {accepted.message_id}"
 
 
-def _accept(submission: Submission, conn: Connection) -> Accepted:
+def _accept(submission: Submission, conn: Transaction) -> Accepted:
     check_stream(conn, submission.server_id, submission.stream)
     return accept(conn, submission)

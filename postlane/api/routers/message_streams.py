@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field, field_validator
-from sqlalchemy.engine import Connection
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
@@ -17,7 +16,7 @@ from postlane.domain import payloads
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.records import Stream
 from postlane.domain.types import StreamType
-from postlane.store import streams
+from postlane.store import Transaction, streams
 from postlane.store.database import Database
 from postlane.store.schema import utcnow
 
@@ -54,7 +53,7 @@ def _not_found(stream_id: str) -> ApiError:
                     f"The message stream for the provided 'ID' ({stream_id}) was not found.")
 
 
-def _require(conn: Connection, server_id: int, stream_id: str) -> Stream:
+def _require(conn: Transaction, server_id: int, stream_id: str) -> Stream:
     row = streams.get(conn, server_id, stream_id)
     if row is None:
         raise _not_found(stream_id)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy.engine import Connection
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, account_token, server_token
@@ -18,13 +17,13 @@ from postlane.domain import payloads
 from postlane.domain.records import Server
 from postlane.services import servers as server_service
 from postlane.services.servers import ServerFields
-from postlane.store import servers, tokens
+from postlane.store import Transaction, servers, tokens
 from postlane.store.database import Database
 
 router = APIRouter()
 
 
-def _payload(conn: Connection, row: Server, api_url: str) -> dict[str, Any]:
+def _payload(conn: Transaction, row: Server, api_url: str) -> dict[str, Any]:
     return payloads.server(row, tokens.tokens_of(conn, row.id), api_url)
 
 
