@@ -15,8 +15,7 @@ from typing import cast
 from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
 from postlane.domain import addresses
 from postlane.domain.errors import ApiError, DatabaseUnavailable
-from postlane.domain.records import Server
-from postlane.domain.types import DeliveryType
+from postlane.domain.records import Identity, Server
 from postlane.smtp.engine import Envelope, Session, TemporaryFailure
 from postlane.smtp.parse import MalformedMessage, to_submission
 from postlane.smtp.trusted import TrustedPeers
@@ -28,9 +27,6 @@ log = logging.getLogger(__name__)
 
 #: Nothing was stored: the client keeps the message and retries.
 TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the message; please retry"
-
-#: What an authenticated session sends as: the server's id and delivery type.
-Identity = tuple[int, DeliveryType]
 
 
 class SubmissionHandler:
@@ -65,7 +61,7 @@ class SubmissionHandler:
             raise TemporaryFailure from exc
         if row is None or not row.smtp_api_activated:
             return None
-        return row.id, row.delivery_type
+        return Identity.of(row)
 
     def _server_for_token(self, token: str) -> Server | None:
         with self.db.read() as conn:
@@ -85,10 +81,10 @@ class SubmissionHandler:
         return None
 
     async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
-        server_id, delivery_type = cast(Identity, session.identity)
+        identity = cast(Identity, session.identity)
         try:
             submission = to_submission(content, envelope.mail_from, list(envelope.rcpt_tos),
-                                       server_id, delivery_type)
+                                       identity.server_id, identity.delivery_type)
         except MalformedMessage as exc:
             return f"554 5.6.0 Malformed message: {exc}"[:500]
         try:
