@@ -16,10 +16,10 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 from benchmarks.common import HookReceiver, Row, main, serve, start
 from postlane.domain import payloads
+from postlane.domain.records import Bounce
 from postlane.domain.types import WebhookTrigger
 from postlane.pipeline import notify
 from postlane.store import servers
@@ -29,18 +29,18 @@ from postlane.store.schema import utcnow
 DRAIN_TIMEOUT = 120.0
 
 
-def _bounce(index: int, server_id: int) -> dict[str, Any]:
-    """A stored-bounce-shaped row, as the screen step makes for an SMTP API Error."""
-    return {
-        "id": index + 1, "bounce_type": "InternalError", "type_code": 4003,
-        "name": "SMTP API Error", "tag": "bench", "message_id": str(uuid.uuid4()),
-        "server_id": server_id, "stream": "outbound",
-        "description": "Recipient is on the suppression list",
-        "details": "Suppressed: ManualSuppression", "email": f"gone{index}@bench.example.com",
-        "from_field": "app@bench.example.com", "bounced_at": utcnow(), "dump_available": False,
-        "inactive": True, "can_activate": True, "subject": f"Webhook {index}",
-        "metadata": {}, "content": None,
-    }
+def _bounce(index: int, server_id: int) -> Bounce:
+    """A stored bounce, as the screen step makes for an SMTP API Error."""
+    return Bounce(
+        id=index + 1, bounce_type="InternalError", type_code=4003,
+        name="SMTP API Error", tag="bench", message_id=str(uuid.uuid4()),
+        server_id=server_id, stream="outbound", recipient_id=None,
+        description="Recipient is on the suppression list",
+        details="Suppressed: ManualSuppression", email=f"gone{index}@bench.example.com",
+        from_field="app@bench.example.com", bounced_at=utcnow(), dump_available=False,
+        inactive=True, can_activate=True, subject=f"Webhook {index}",
+        metadata={}, content=None,
+    )
 
 
 def _enqueue(database_url: str, server_id: int, count: int) -> float:

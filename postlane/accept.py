@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from postlane import pipeline
 from postlane.domain import addresses, ids
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.types import DeliveryType, JobKind, Source, StreamType
-from postlane.store import messages, streams
+from postlane.store import Transaction, messages, streams
 from postlane.store.schema import utcnow
 
 
@@ -56,12 +54,12 @@ class Accepted:
     received_at: datetime
 
 
-def accept(conn: Connection, sub: Submission) -> Accepted:
+def accept(conn: Transaction, sub: Submission) -> Accepted:
     """Store the message and enqueue its screening, in the caller's transaction."""
     return accept_many(conn, [sub])[0]
 
 
-def accept_many(conn: Connection, subs: list[Submission]) -> list[Accepted]:
+def accept_many(conn: Transaction, subs: list[Submission]) -> list[Accepted]:
     """Store several messages with one statement per table (group commit uses this)."""
     now = utcnow()
     accepted = [Accepted(sub.message_id, now) for sub in subs]
@@ -79,7 +77,7 @@ def accept_many(conn: Connection, subs: list[Submission]) -> list[Accepted]:
     return accepted
 
 
-def accept_checked_many(conn: Connection,
+def accept_checked_many(conn: Transaction,
                         subs: list[Submission]) -> list[Accepted | ApiError]:
     """Check each message's stream (once per distinct stream), then accept the good ones;
     a bad stream is that message's own error."""
@@ -110,15 +108,15 @@ def _message_row(sub: Submission, acc: Accepted) -> dict[str, Any]:
     }
 
 
-def check_stream(conn: Connection, server_id: int, stream_id: str) -> None:
+def check_stream(conn: Transaction, server_id: int, stream_id: str) -> None:
     """Both front doors send only into an existing, live, outbound stream of the server."""
     stream = streams.get(conn, server_id, stream_id)
     if stream is None:
         raise ApiError(ErrorCode.STREAM_NOT_FOUND,
                        f"The message stream for the provided 'ID' ({stream_id}) was not found.")
-    if stream["archived_at"] is not None:
+    if stream.archived_at is not None:
         raise ApiError(ErrorCode.STREAM_ARCHIVED,
                        f"The message stream '{stream_id}' is archived and cannot send.")
-    if stream["stream_type"] == StreamType.INBOUND.value:
+    if stream.stream_type is StreamType.INBOUND:
         raise ApiError(ErrorCode.NOT_ALLOWED_TO_SEND,
                        f"The message stream '{stream_id}' is an inbound stream and cannot send.")

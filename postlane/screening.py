@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain import addresses
-from postlane.domain.suppression import Outcome, Suppression, outcome
+from postlane.domain.suppression import Fate, outcome
 from postlane.domain.types import Source
-from postlane.store import suppressions
+from postlane.store import Transaction, suppressions
 
 
-def screen(conn: Connection, server_id: int, stream: str, source: Source, hooks_enabled: bool,
-           emails: Iterable[str]) -> dict[str, tuple[Outcome, Suppression | None]]:
+def screen(conn: Transaction, server_id: int, stream: str, source: Source, hooks_enabled: bool,
+           emails: Iterable[str]) -> dict[str, Fate]:
     """Each address's fate, keyed by its normalised form."""
     keys = [addresses.normalize(e) for e in emails]
     found = suppressions.lookup(conn, server_id, stream, keys)
-    return {key: (outcome(found.get(key), source, hooks_enabled), found.get(key))
+    return {key: Fate(outcome(found.get(key), source, hooks_enabled), found.get(key))
             for key in keys}

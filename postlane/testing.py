@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import TypeVar
 
 import httpx
-import sqlalchemy as sa
 
 from postlane.cli import banner_fields
-from postlane.store import migrate
-from postlane.store.database import Database, normalize_url
+from postlane.store import admin, migrate
+from postlane.store.database import Database
 
 P = TypeVar("P", bound="ServeProcess")
 
@@ -134,14 +133,7 @@ def start(data_dir: Path, *, kind: type[P] = ServeProcess,  # type: ignore[assig
 def pg_problem(url: str) -> str | None:
     """None when PostgreSQL answers at ``url``; else the first line of why not (tests
     and benchmarks report it, or fail on it when PostgreSQL is required)."""
-    try:
-        engine = sa.create_engine(normalize_url(url), connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-        engine.dispose()
-        return None
-    except Exception as exc:
-        return str(exc).splitlines()[0]
+    return admin.problem(url)
 
 
 @contextlib.contextmanager
@@ -149,20 +141,11 @@ def fresh_pg_database(admin_url: str, prefix: str = "postlane") -> Iterator[str]
     """A new, migrated PostgreSQL database (created through ``admin_url``), dropped on
     exit with any connections still open to it. Yields its URL."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(normalize_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = str(sa.engine.make_url(normalize_url(admin_url)).set(database=name)
-              .render_as_string(hide_password=False))
+    url = admin.create_database(admin_url, name)
     try:
         db = Database(url, pool_size=2)
         migrate.upgrade(db)
         db.close()
         yield url
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+        admin.drop_database(admin_url, name)

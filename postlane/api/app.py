@@ -8,7 +8,6 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from postlane import __version__
@@ -25,7 +24,7 @@ from postlane.api.routers import (
 )
 from postlane.asgi.normalize import NormalizeRequest
 from postlane.config import Settings
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import ApiError, DatabaseUnavailable, ErrorCode
 from postlane.store.database import Database
 
 log = logging.getLogger(__name__)
@@ -79,8 +78,8 @@ def create_app(db: Database, settings: Settings,
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error(exc.status_code, exc.status_code, str(exc.detail))
 
-    @app.exception_handler(OperationalError)
-    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(DatabaseUnavailable)
+    async def _db_down(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
         log.error("database unavailable: %s", exc)
         return error(503, ErrorCode.SERVER_ERROR,
                      "The database is temporarily unavailable; nothing was stored. Retry later.")

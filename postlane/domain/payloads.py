@@ -1,19 +1,27 @@
 """JSON payload builders: one per record type, used by the API, webhooks and dashboard alike.
 
-Inputs are plain mappings of stored columns (snake_case); outputs carry Postmark's exact
-PascalCase keys.
+Inputs are the store's records (:mod:`postlane.domain.records`); outputs carry Postmark's
+exact PascalCase keys, with enums as their plain string values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from postlane.domain import addresses
+from postlane.domain.records import (
+    Bounce,
+    Message,
+    MessageEvent,
+    Server,
+    Stream,
+    Suppression,
+    Webhook,
+    WebhookDelivery,
+)
 from postlane.domain.types import RecipientStatus
-
-Row = Mapping[Any, Any]
 
 #: An archived message stream is purged this long after it was archived.
 STREAM_PURGE_AFTER = timedelta(days=45)
@@ -26,128 +34,128 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def bounce(row: Row, include_content: bool = True) -> dict[str, Any]:
+def bounce(row: Bounce, include_content: bool = True) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "RecordType": "SpamComplaint" if row["bounce_type"] == "SpamComplaint" else "Bounce",
-        "ID": row["id"],
-        "Type": row["bounce_type"],
-        "TypeCode": row["type_code"],
-        "Name": row["name"],
-        "Tag": row["tag"],
-        "MessageID": row["message_id"],
-        "ServerID": row["server_id"],
-        "MessageStream": row["stream"],
-        "Description": row["description"],
-        "Details": row["details"],
-        "Email": row["email"],
-        "From": row["from_field"],
-        "BouncedAt": iso(row["bounced_at"]),
-        "DumpAvailable": row["dump_available"],
-        "Inactive": row["inactive"],
-        "CanActivate": row["can_activate"],
-        "Subject": row["subject"],
-        "Metadata": row["metadata"] or {},
+        "RecordType": "SpamComplaint" if row.bounce_type == "SpamComplaint" else "Bounce",
+        "ID": row.id,
+        "Type": row.bounce_type,
+        "TypeCode": row.type_code,
+        "Name": row.name,
+        "Tag": row.tag,
+        "MessageID": row.message_id,
+        "ServerID": row.server_id,
+        "MessageStream": row.stream,
+        "Description": row.description,
+        "Details": row.details,
+        "Email": row.email,
+        "From": row.from_field,
+        "BouncedAt": iso(row.bounced_at),
+        "DumpAvailable": row.dump_available,
+        "Inactive": row.inactive,
+        "CanActivate": row.can_activate,
+        "Subject": row.subject,
+        "Metadata": row.metadata or {},
     }
     if include_content:
-        payload["Content"] = row["content"] or ""
+        payload["Content"] = row.content or ""
     return payload
 
 
-def delivery(message: Row, recipient: str, delivered_at: datetime,
+def delivery(message: Message, recipient: str, delivered_at: datetime,
              details: str) -> dict[str, Any]:
     """The Delivery webhook's payload."""
     return {
         "RecordType": "Delivery",
-        "ServerID": message["server_id"],
-        "MessageStream": message["stream"],
-        "MessageID": message["id"],
+        "ServerID": message.server_id,
+        "MessageStream": message.stream,
+        "MessageID": message.id,
         "Recipient": recipient,
-        "Tag": message["tag"],
+        "Tag": message.tag,
         "DeliveredAt": iso(delivered_at),
         "Details": details,
-        "Metadata": message["metadata"] or {},
+        "Metadata": message.metadata or {},
     }
 
 
-def suppression(row: Row) -> dict[str, Any]:
+def suppression(row: Suppression) -> dict[str, Any]:
     return {
-        "EmailAddress": row["email"],
-        "SuppressionReason": row["reason"],
-        "Origin": row["origin"],
-        "CreatedAt": iso(row["created_at"]),
+        "EmailAddress": row.email,
+        "SuppressionReason": row.reason.value,
+        "Origin": row.origin.value,
+        "CreatedAt": iso(row.created_at),
     }
 
 
-def server(row: Row, tokens: Sequence[str], api_url: str) -> dict[str, Any]:
+def server(row: Server, tokens: Sequence[str], api_url: str) -> dict[str, Any]:
     return {
-        "ID": row["id"],
-        "Name": row["name"],
+        "ID": row.id,
+        "Name": row.name,
         "ApiTokens": list(tokens),
-        "Color": row["color"],
-        "SmtpApiActivated": row["smtp_api_activated"],
-        "RawEmailEnabled": row["raw_email_enabled"],
-        "DeliveryType": row["delivery_type"],
-        "ServerLink": f"{api_url}/dashboard/servers/{row['id']}",
-        "InboundAddress": f"{row['inbound_hash']}@inbound.postlane.local",
-        "InboundHookUrl": row["inbound_hook_url"],
-        "BounceHookUrl": row["bounce_hook_url"],
-        "OpenHookUrl": row["open_hook_url"],
-        "DeliveryHookUrl": row["delivery_hook_url"],
-        "ClickHookUrl": row["click_hook_url"],
-        "PostFirstOpenOnly": row["post_first_open_only"],
-        "InboundDomain": row["inbound_domain"],
-        "InboundHash": row["inbound_hash"],
-        "InboundSpamThreshold": row["inbound_spam_threshold"],
-        "TrackOpens": row["track_opens"],
-        "TrackLinks": row["track_links"],
-        "IncludeBounceContentInHook": row["include_bounce_content_in_hook"],
-        "EnableSmtpApiErrorHooks": row["enable_smtp_api_error_hooks"],
+        "Color": row.color,
+        "SmtpApiActivated": row.smtp_api_activated,
+        "RawEmailEnabled": row.raw_email_enabled,
+        "DeliveryType": row.delivery_type.value,
+        "ServerLink": f"{api_url}/dashboard/servers/{row.id}",
+        "InboundAddress": f"{row.inbound_hash}@inbound.postlane.local",
+        "InboundHookUrl": row.inbound_hook_url,
+        "BounceHookUrl": row.bounce_hook_url,
+        "OpenHookUrl": row.open_hook_url,
+        "DeliveryHookUrl": row.delivery_hook_url,
+        "ClickHookUrl": row.click_hook_url,
+        "PostFirstOpenOnly": row.post_first_open_only,
+        "InboundDomain": row.inbound_domain,
+        "InboundHash": row.inbound_hash,
+        "InboundSpamThreshold": row.inbound_spam_threshold,
+        "TrackOpens": row.track_opens,
+        "TrackLinks": row.track_links,
+        "IncludeBounceContentInHook": row.include_bounce_content_in_hook,
+        "EnableSmtpApiErrorHooks": row.enable_smtp_api_error_hooks,
     }
 
 
-def message_stream(row: Row) -> dict[str, Any]:
+def message_stream(row: Stream) -> dict[str, Any]:
     return {
-        "ID": row["id"],
-        "ServerID": row["server_id"],
-        "Name": row["name"],
-        "Description": row["description"],
-        "MessageStreamType": row["stream_type"],
-        "CreatedAt": iso(row["created_at"]),
-        "UpdatedAt": iso(row["updated_at"]),
-        "ArchivedAt": iso(row["archived_at"]),
-        "ExpectedPurgeDate": (iso(row["archived_at"] + STREAM_PURGE_AFTER)
-                              if row["archived_at"] else None),
+        "ID": row.id,
+        "ServerID": row.server_id,
+        "Name": row.name,
+        "Description": row.description,
+        "MessageStreamType": row.stream_type.value,
+        "CreatedAt": iso(row.created_at),
+        "UpdatedAt": iso(row.updated_at),
+        "ArchivedAt": iso(row.archived_at),
+        "ExpectedPurgeDate": (iso(row.archived_at + STREAM_PURGE_AFTER)
+                              if row.archived_at else None),
         "SubscriptionManagementConfiguration": {
-            "UnsubscribeHandlingType": row["unsubscribe_handling"],
+            "UnsubscribeHandlingType": row.unsubscribe_handling,
         },
     }
 
 
-def webhook(row: Row) -> dict[str, Any]:
-    auth = row["http_auth"]
+def webhook(row: Webhook) -> dict[str, Any]:
+    auth = row.http_auth
     return {
-        "ID": row["id"],
-        "Url": row["url"],
-        "MessageStream": row["stream"],
+        "ID": row.id,
+        "Url": row.url,
+        "MessageStream": row.stream,
         "HttpAuth": ({"Username": auth.get("Username", ""), "Password": auth.get("Password", "")}
                      if auth else None),
-        "HttpHeaders": list(row["http_headers"] or []),
-        "Triggers": row["triggers"],
+        "HttpHeaders": list(row.http_headers or []),
+        "Triggers": row.triggers,
     }
 
 
-def webhook_delivery(row: Row) -> dict[str, Any]:
+def webhook_delivery(row: WebhookDelivery) -> dict[str, Any]:
     return {
-        "ID": row["id"],
-        "WebhookID": row["webhook_id"],
-        "Url": row["url"],
-        "RecordType": row["record_type"],
-        "State": row["state"],
-        "Attempts": row["attempts"],
-        "LastStatusCode": row["last_status"],
-        "LastError": row["last_error"],
-        "CreatedAt": iso(row["created_at"]),
-        "DeliveredAt": iso(row["delivered_at"]),
+        "ID": row.id,
+        "WebhookID": row.webhook_id,
+        "Url": row.url,
+        "RecordType": row.record_type,
+        "State": row.state.value,
+        "Attempts": row.attempts,
+        "LastStatusCode": row.last_status,
+        "LastError": row.last_error,
+        "CreatedAt": iso(row.created_at),
+        "DeliveredAt": iso(row.delivered_at),
     }
 
 
@@ -158,56 +166,57 @@ def _people(field: str) -> list[dict[str, str]]:
         return [{"Email": field, "Name": ""}] if field else []
 
 
-def message_status(statuses: Iterable[str]) -> str:
+def message_status(statuses: Iterable[RecipientStatus]) -> str:
     """A message's overall Status from its recipients' (Postmark: Queued, Sent, ...)."""
     values = set(statuses)
-    if not values or RecipientStatus.QUEUED.value in values:
+    if not values or RecipientStatus.QUEUED in values:
         return RecipientStatus.QUEUED.value
-    if RecipientStatus.SENT.value in values:
+    if RecipientStatus.SENT in values:
         return RecipientStatus.SENT.value
-    if RecipientStatus.BOUNCED.value in values:
+    if RecipientStatus.BOUNCED in values:
         return RecipientStatus.BOUNCED.value
-    return sorted(values)[0]
+    return str(min(values))
 
 
-def message_summary(row: Row, recipient_statuses: Iterable[str],
+def message_summary(row: Message, recipient_statuses: Iterable[RecipientStatus],
                     recipient_addresses: Sequence[str]) -> dict[str, Any]:
     return {
-        "Tag": row["tag"],
-        "MessageID": row["id"],
-        "MessageStream": row["stream"],
-        "To": _people(row["to_field"]),
-        "Cc": _people(row["cc_field"]),
-        "Bcc": _people(row["bcc_field"]),
+        "Tag": row.tag,
+        "MessageID": row.id,
+        "MessageStream": row.stream,
+        "To": _people(row.to_field),
+        "Cc": _people(row.cc_field),
+        "Bcc": _people(row.bcc_field),
         "Recipients": list(recipient_addresses),
-        "ReceivedAt": iso(row["received_at"]),
-        "From": row["from_field"],
-        "Subject": row["subject"],
-        "Attachments": [a.get("Name", "") for a in row["attachments"] or []],
+        "ReceivedAt": iso(row.received_at),
+        "From": row.from_field,
+        "Subject": row.subject,
+        "Attachments": [a.get("Name", "") for a in row.attachments or []],
         "Status": message_status(recipient_statuses),
-        "TrackOpens": row["track_opens"],
-        "TrackLinks": row["track_links"],
-        "Metadata": row["metadata"] or {},
-        "Sandboxed": row["sandboxed"],
+        "TrackOpens": row.track_opens,
+        "TrackLinks": row.track_links,
+        "Metadata": row.metadata or {},
+        "Sandboxed": row.sandboxed,
     }
 
 
-def message_event(row: Row) -> dict[str, Any]:
+def message_event(row: MessageEvent) -> dict[str, Any]:
     return {
-        "Recipient": row["recipient"],
-        "Type": row["event_type"],
-        "ReceivedAt": iso(row["occurred_at"]),
-        "Details": row["details"] or {},
+        "Recipient": row.recipient,
+        "Type": row.event_type.value,
+        "ReceivedAt": iso(row.occurred_at),
+        "Details": row.details or {},
     }
 
 
-def message_details(row: Row, recipient_statuses: Iterable[str],
-                    recipient_addresses: Sequence[str], events: Iterable[Row]) -> dict[str, Any]:
+def message_details(row: Message, recipient_statuses: Iterable[RecipientStatus],
+                    recipient_addresses: Sequence[str],
+                    events: Iterable[MessageEvent]) -> dict[str, Any]:
     details = message_summary(row, recipient_statuses, recipient_addresses)
     details.update({
-        "TextBody": row["text_body"] or "",
-        "HtmlBody": row["html_body"] or "",
-        "Body": (row["raw"] or b"").decode("utf-8", "replace"),
+        "TextBody": row.text_body or "",
+        "HtmlBody": row.html_body or "",
+        "Body": (row.raw or b"").decode("utf-8", "replace"),
         "MessageEvents": [message_event(e) for e in events],
     })
     return details

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from postlane.domain.records import Suppression
 from postlane.domain.types import Source, SuppressionReason
 
 
@@ -22,12 +23,12 @@ class Outcome(StrEnum):
     REJECT = "reject"
 
 
-@dataclass(frozen=True)
-class Suppression:
-    email: str
-    stream: str
-    reason: SuppressionReason
-    origin: str
+@dataclass(frozen=True, slots=True)
+class Fate:
+    """A recipient's outcome, and the suppression that decided it (None to deliver)."""
+
+    outcome: Outcome
+    suppression: Suppression | None
 
 
 def outcome(suppression: Suppression | None, source: Source, hooks_enabled: bool) -> Outcome:

@@ -75,6 +75,15 @@ class ReportState(StrEnum):
     FAILED = "failed"
 
 
+class DeliveryState(StrEnum):
+    """Where one webhook delivery stands (the delivery log's State)."""
+
+    PENDING = "pending"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
 class WebhookTrigger(StrEnum):
     OPEN = "Open"
     CLICK = "Click"

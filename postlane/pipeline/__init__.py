@@ -23,15 +23,13 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.engine import Connection
-
 from postlane.config import Settings
 from postlane.domain import retry
 from postlane.domain.jobs import Job
 from postlane.domain.types import JobKind
 from postlane.pipeline import deliver, dsn, notify, screen
 from postlane.pipeline.transports import Transport
-from postlane.store import jobs
+from postlane.store import Transaction, jobs
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -57,9 +55,9 @@ class DatabaseStep:
     """A step that only reads and writes the database: it runs in the transaction that
     completes its job, so a crash re-runs it whole or not at all."""
 
-    run: Callable[[Connection, Job, Settings], None]
+    run: Callable[[Transaction, Job, Settings], None]
     #: The step for jobs that share a group transaction: a few statements for them all.
-    run_many: Callable[[Connection, Sequence[Job], Settings], list[None]] | None = None
+    run_many: Callable[[Transaction, Sequence[Job], Settings], list[None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,11 +76,11 @@ class Stage:
 
 # --- each kind's step, adapted to the two shapes above ------------------------------------
 
-def _screen(conn: Connection, job: Job, settings: Settings) -> None:
+def _screen(conn: Transaction, job: Job, settings: Settings) -> None:
     screen.run(conn, job, settings.smtp_api_error_labels)
 
 
-def _screen_many(conn: Connection, batch: Sequence[Job], settings: Settings) -> list[None]:
+def _screen_many(conn: Transaction, batch: Sequence[Job], settings: Settings) -> list[None]:
     return screen.run_many(conn, batch, settings.smtp_api_error_labels)
 
 
@@ -96,7 +94,7 @@ async def _notify(res: Resources, job: Job) -> None:
                      res.settings.webhook_timeout_seconds, res.settings.retry_scale)
 
 
-def _dsn(conn: Connection, job: Job, settings: Settings) -> None:
+def _dsn(conn: Transaction, job: Job, settings: Settings) -> None:
     dsn.run(conn, job)
 
 
@@ -112,11 +110,11 @@ STAGES: tuple[Stage, ...] = (
 BY_KIND: Mapping[JobKind, Stage] = {stage.kind: stage for stage in STAGES}
 
 
-def enqueue(conn: Connection, kind: JobKind, ref: str, run_at: datetime | None = None) -> None:
+def enqueue(conn: Transaction, kind: JobKind, ref: str, run_at: datetime | None = None) -> None:
     """Queue one job in the caller's transaction, with its kind's max attempts."""
     enqueue_many(conn, kind, [ref], run_at)
 
 
-def enqueue_many(conn: Connection, kind: JobKind, refs: Sequence[str],
+def enqueue_many(conn: Transaction, kind: JobKind, refs: Sequence[str],
                  run_at: datetime | None = None) -> None:
     jobs.enqueue_many(conn, kind, refs, BY_KIND[kind].max_attempts, run_at)

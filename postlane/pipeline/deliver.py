@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-from sqlalchemy.engine import Connection, RowMapping
+from dataclasses import dataclass
 
 from postlane.domain import bounce_types, mime, payloads, verp
+from postlane.domain.records import Message, Recipient, Server
 from postlane.domain.retry import DELIVERY_SCHEDULE, next_delay
 from postlane.domain.types import (
     DeliveryType,
@@ -27,38 +26,46 @@ from postlane.domain.types import (
 from postlane.pipeline import bounce, notify
 from postlane.pipeline.smtp_client import RcptResult, Verdict
 from postlane.pipeline.transports import Transport
-from postlane.store import jobs, messages, servers
+from postlane.store import Transaction, jobs, messages, servers
 from postlane.store.group_commit import GroupCommitter
 from postlane.store.schema import utcnow
 
 
-def _load(conn: Connection, job: jobs.Job) -> tuple[Any, Any, list[RowMapping]] | None:
+@dataclass(frozen=True)
+class _Loaded:
+    """A message still to deliver, its server and its recipients still Queued."""
+
+    message: Message
+    server: Server
+    pending: list[Recipient]
+
+
+def _load(conn: Transaction, job: jobs.Job) -> _Loaded | None:
     message = messages.get(conn, None, job.ref)
-    server = servers.get(conn, message["server_id"]) if message else None
+    server = servers.get(conn, message.server_id) if message else None
     if message is None or server is None:
         return None
-    return message, server, messages.recipients_of(conn, message["id"], RecipientStatus.QUEUED)
+    return _Loaded(message, server,
+                   messages.recipients_of(conn, message.id, RecipientStatus.QUEUED))
 
 
-def _sandbox(conn: Connection, message: Mapping[Any, Any],
-             pending: Sequence[Mapping[Any, Any]]) -> None:
-    messages.set_recipient_status(conn, [r["id"] for r in pending], RecipientStatus.SENT)
+def _sandbox(conn: Transaction, message: Message, pending: Sequence[Recipient]) -> None:
+    messages.set_recipient_status(conn, [r.id for r in pending], RecipientStatus.SENT)
     for recipient in pending:
-        messages.add_event(conn, message["id"], recipient["address"], EventType.DELIVERED, {
+        messages.add_event(conn, message.id, recipient.address, EventType.DELIVERED, {
             "DeliveryMessage": "Sandbox server: message stored, not sent.",
             "DestinationServer": "sandbox", "DestinationIP": "",
         })
 
 
-def _prepare(conn: Connection, job: jobs.Job) -> tuple[Any, Any, list[RowMapping]] | None:
+def _prepare(conn: Transaction, job: jobs.Job) -> _Loaded | None:
     """Sandbox and vanished messages finish here, in one transaction; Live ones go on."""
     loaded = _load(conn, job)
     if loaded is None:
         jobs.complete(conn, job)
         return None
-    message, server, pending = loaded
-    if DeliveryType(server["delivery_type"]) is DeliveryType.SANDBOX or not pending:
-        _sandbox(conn, message, pending)
+    if loaded.server.delivery_type is DeliveryType.SANDBOX or not loaded.pending:
+        _sandbox(conn, loaded.message, loaded.pending)
         jobs.complete(conn, job)
         return None
     return loaded
@@ -69,26 +76,26 @@ async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, bounce_do
     loaded = await tx.submit(functools.partial(_prepare, job=job))
     if loaded is None:
         return
-    message, _server, pending = loaded
-    raw = mime.for_delivery(message["raw"] or b"", message["id"])
-    mail_from = verp.return_path(message["id"], bounce_domain)
-    results = await transport.send(mail_from, [r["address"] for r in pending], raw)
+    message = loaded.message
+    raw = mime.for_delivery(message.raw or b"", message.id)
+    mail_from = verp.return_path(message.id, bounce_domain)
+    results = await transport.send(mail_from, [r.address for r in loaded.pending], raw)
     await tx.submit(functools.partial(_record, job=job, results=results,
                                       retry_scale=retry_scale))
 
 
-def _record(conn: Connection, *, job: jobs.Job, results: Mapping[str, RcptResult],
+def _record(conn: Transaction, *, job: jobs.Job, results: Mapping[str, RcptResult],
             retry_scale: float) -> None:
     loaded = _load(conn, job)
     if loaded is None:
         jobs.complete(conn, job)
         return
-    message, server, pending = loaded
+    message, server = loaded.message, loaded.server
     delay = next_delay(job.attempts, DELIVERY_SCHEDULE, retry_scale)
     final = delay is None or job.attempts >= job.max_attempts
     waiting = []
-    for recipient in pending:
-        result = results.get(recipient["address"])
+    for recipient in loaded.pending:
+        result = results.get(recipient.address)
         if result is None:
             continue
         if result.verdict is Verdict.DELIVERED:
@@ -99,47 +106,47 @@ def _record(conn: Connection, *, job: jobs.Job, results: Mapping[str, RcptResult
             _gave_up(conn, server, message, recipient, result)
         else:
             _transient(conn, message, recipient, result)
-            waiting.append(f"{recipient['address']}: {result.summary}")
+            waiting.append(f"{recipient.address}: {result.summary}")
     if waiting:
         jobs.fail(conn, job, "; ".join(waiting)[:2000], delay)
     else:
         jobs.complete(conn, job)
 
 
-def _delivered(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
-               recipient: Mapping[Any, Any], result: RcptResult) -> None:
+def _delivered(conn: Transaction, server: Server, message: Message, recipient: Recipient,
+               result: RcptResult) -> None:
     now = utcnow()
-    messages.set_recipient_status(conn, [recipient["id"]], RecipientStatus.SENT)
-    messages.add_event(conn, message["id"], recipient["address"], EventType.DELIVERED, {
+    messages.set_recipient_status(conn, [recipient.id], RecipientStatus.SENT)
+    messages.add_event(conn, message.id, recipient.address, EventType.DELIVERED, {
         "DeliveryMessage": result.summary, "DestinationServer": result.server,
         "DestinationIP": result.ip,
     }, now)
-    notify.enqueue(conn, server, message["stream"], WebhookTrigger.DELIVERY, "Delivery",
-                   lambda _: payloads.delivery(message, recipient["address"], now,
+    notify.enqueue(conn, server, message.stream, WebhookTrigger.DELIVERY, "Delivery",
+                   lambda _: payloads.delivery(message, recipient.address, now,
                                                result.summary))
 
 
-def _hard_bounce(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
-                 recipient: Mapping[Any, Any], result: RcptResult) -> None:
+def _hard_bounce(conn: Transaction, server: Server, message: Message, recipient: Recipient,
+                 result: RcptResult) -> None:
     bounce.record(conn, server, message, bounce.BounceFacts(
-        kind=bounce_types.BY_TYPE["HardBounce"], email=recipient["email"],
+        kind=bounce_types.BY_TYPE["HardBounce"], email=recipient.email,
         details=f"{result.server}: {result.summary}", inactive=True, can_activate=True,
-        suppress=SuppressionReason.HARD_BOUNCE, recipient_id=recipient["id"],
-        content=result.summary, address=recipient["address"]))
+        suppress=SuppressionReason.HARD_BOUNCE, recipient_id=recipient.id,
+        content=result.summary, address=recipient.address))
 
 
-def _gave_up(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
-             recipient: Mapping[Any, Any], result: RcptResult) -> None:
+def _gave_up(conn: Transaction, server: Server, message: Message, recipient: Recipient,
+             result: RcptResult) -> None:
     bounce.record(conn, server, message, bounce.BounceFacts(
-        kind=bounce_types.BY_TYPE["SoftBounce"], email=recipient["email"],
+        kind=bounce_types.BY_TYPE["SoftBounce"], email=recipient.email,
         details=f"Gave up after repeated temporary failures. Last: {result.summary}",
-        inactive=False, can_activate=False, recipient_id=recipient["id"],
-        content=result.summary, address=recipient["address"]))
+        inactive=False, can_activate=False, recipient_id=recipient.id,
+        content=result.summary, address=recipient.address))
 
 
-def _transient(conn: Connection, message: Mapping[Any, Any], recipient: Mapping[Any, Any],
+def _transient(conn: Transaction, message: Message, recipient: Recipient,
                result: RcptResult) -> None:
-    messages.add_event(conn, message["id"], recipient["address"], EventType.TRANSIENT, {
+    messages.add_event(conn, message.id, recipient.address, EventType.TRANSIENT, {
         "Summary": f"Temporary failure, will retry: {result.summary}",
         "DestinationServer": result.server,
     })

@@ -9,56 +9,54 @@ queued, so a re-run never duplicates a bounce. A report that matches nothing is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from typing import Any
-
-from sqlalchemy.engine import Connection, RowMapping
+from collections.abc import Sequence
 
 from postlane.domain import addresses, reports, verp
+from postlane.domain.records import InboundReport, Message, Recipient, Server
 from postlane.domain.types import RecipientStatus, ReportState
 from postlane.pipeline import bounce
-from postlane.store import jobs, messages, servers
+from postlane.store import Transaction, jobs, messages, servers
 from postlane.store import reports as stored_reports
 
 log = logging.getLogger(__name__)
 
 #: A bounce may settle a recipient in these states (not one already bounced or suppressed).
-_SETTLEABLE = frozenset({RecipientStatus.QUEUED.value, RecipientStatus.SENT.value})
+_SETTLEABLE = frozenset({RecipientStatus.QUEUED, RecipientStatus.SENT})
 
 
-def run(conn: Connection, job: jobs.Job) -> None:
+def run(conn: Transaction, job: jobs.Job) -> None:
     report = stored_reports.get(conn, int(job.ref), for_update=True)
-    if report is not None and report["state"] == ReportState.QUEUED.value:
+    if report is not None and report.state is ReportState.QUEUED:
         _process(conn, report)
     jobs.complete(conn, job)
 
 
-def _process(conn: Connection, report: RowMapping) -> None:
-    raw = bytes(report["raw"])
+def _process(conn: Transaction, report: InboundReport) -> None:
+    raw = report.raw or b""
     try:
         parsed = reports.parse(raw)
     except Exception as exc:  # the email package gave up: re-running will not help
-        log.warning("report %s could not be parsed: %s", report["id"], exc)
-        stored_reports.finish(conn, report["id"], ReportState.FAILED,
+        log.warning("report %s could not be parsed: %s", report.id, exc)
+        stored_reports.finish(conn, report.id, ReportState.FAILED,
                               f"Could not be parsed: {type(exc).__name__}: {exc}")
         return
-    message = find_message(conn, report["rcpt_to"] or [], parsed.message_ids)
-    server = servers.get(conn, message["server_id"]) if message is not None else None
+    message = find_message(conn, report.rcpt_to or [], parsed.message_ids)
+    server = servers.get(conn, message.server_id) if message is not None else None
     if message is None or server is None:
-        stored_reports.finish(conn, report["id"], ReportState.UNMATCHED,
+        stored_reports.finish(conn, report.id, ReportState.UNMATCHED,
                               "No message of this server matches the report.",
                               kind=parsed.kind.value)
         return
     recorded, unmatched = _record_all(conn, server, message, parsed,
                                       raw.decode("utf-8", "replace"))
     state = ReportState.UNMATCHED if unmatched and not recorded else ReportState.PROCESSED
-    stored_reports.finish(conn, report["id"], state, _note(recorded, unmatched),
-                          kind=parsed.kind.value, server_id=server["id"],
-                          message_id=message["id"])
+    stored_reports.finish(conn, report.id, state, _note(recorded, unmatched),
+                          kind=parsed.kind.value, server_id=server.id,
+                          message_id=message.id)
 
 
-def find_message(conn: Connection, rcpt_to: Sequence[str],
-                 quoted_ids: Sequence[str]) -> RowMapping | None:
+def find_message(conn: Transaction, rcpt_to: Sequence[str],
+                 quoted_ids: Sequence[str]) -> Message | None:
     """The VERP recipient names the message most reliably; then what the report quotes."""
     verp_ids = [mid for mid in (verp.message_id_from(a) for a in rcpt_to) if mid]
     for message_id in (*verp_ids, *quoted_ids):
@@ -68,11 +66,11 @@ def find_message(conn: Connection, rcpt_to: Sequence[str],
     return None
 
 
-def _record_all(conn: Connection, server: Mapping[Any, Any], message: Mapping[Any, Any],
+def _record_all(conn: Transaction, server: Server, message: Message,
                 parsed: reports.Report, content: str) -> tuple[list[str], list[str]]:
     """Record each failure or complaint; returns (types recorded, addresses not found)."""
-    rows = messages.recipients_of(conn, message["id"])
-    status = {r["id"]: r["status"] for r in rows}
+    rows = messages.recipients_of(conn, message.id)
+    status = {r.id: r.status for r in rows}
     recorded: list[str] = []
     unmatched: list[str] = []
     for item, verdict in reports.outcomes(parsed):
@@ -81,26 +79,26 @@ def _record_all(conn: Connection, server: Mapping[Any, Any], message: Mapping[An
             unmatched.append(item.recipient or "(no recipient named)")
             continue
         settles = (verdict.kind.type != "Transient"
-                   and status[recipient["id"]] in _SETTLEABLE)
+                   and status[recipient.id] in _SETTLEABLE)
         if settles:
-            status[recipient["id"]] = RecipientStatus.BOUNCED.value
+            status[recipient.id] = RecipientStatus.BOUNCED
         bounce.record(conn, server, message, bounce.BounceFacts(
-            kind=verdict.kind, email=recipient["email"], details=verdict.details,
+            kind=verdict.kind, email=recipient.email, details=verdict.details,
             inactive=verdict.inactive, can_activate=verdict.can_activate,
             suppress=verdict.suppress, content=content,
-            recipient_id=recipient["id"] if settles else None,
-            event_details=_event_details(item), address=recipient["address"],
+            recipient_id=recipient.id if settles else None,
+            event_details=_event_details(item), address=recipient.address,
         ))
-        recorded.append(f"{verdict.kind.type} {recipient['email']}")
+        recorded.append(f"{verdict.kind.type} {recipient.email}")
     return recorded, unmatched
 
 
 def _recipient_for(item: reports.ReportItem,
-                   rows: Sequence[RowMapping]) -> RowMapping | None:
+                   rows: Sequence[Recipient]) -> Recipient | None:
     """The message's recipient the item is about. Only the message's own recipients can
     bounce (a forged report cannot suppress arbitrary addresses); an item naming nobody,
     or a complaint with a redacted address, is the sole recipient's when there is one."""
-    by_email = {r["email"]: r for r in rows}
+    by_email = {r.email: r for r in rows}
     for named in (item.original_recipient, item.final_recipient):
         if named and addresses.normalize(named) in by_email:
             return by_email[addresses.normalize(named)]

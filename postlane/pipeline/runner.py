@@ -17,9 +17,6 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import InterfaceError, OperationalError
-
 from postlane import pipeline
 from postlane.config import Settings
 from postlane.domain.errors import DatabaseUnavailable
@@ -27,7 +24,7 @@ from postlane.domain.jobs import Job
 from postlane.domain.retry import next_delay
 from postlane.domain.types import JobKind
 from postlane.pipeline import notify, transports
-from postlane.store import jobs, retention
+from postlane.store import Transaction, jobs, retention
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter, Many
 
@@ -156,7 +153,7 @@ class Worker:
             return
         settings = self.settings
 
-        def work(conn: Connection) -> None:
+        def work(conn: Transaction) -> None:
             """Its effects and the job's completion commit together."""
             step.run(conn, job, settings)
 
@@ -179,9 +176,7 @@ class Worker:
             try:
                 await self.tx.submit(record)
                 return
-            # The SQLAlchemy names go once the store translates driver errors into
-            # DatabaseUnavailable; until then either may arrive.
-            except (DatabaseUnavailable, OperationalError, InterfaceError):
+            except DatabaseUnavailable:
                 if loop.time() + pause >= give_up_at:
                     log.warning("could not record the failure of job %s; it runs again when "
                                 "its lease ends", job.id)
@@ -197,7 +192,7 @@ def _batch(step: pipeline.DatabaseStep, settings: Settings) -> Many:
     run_many = step.run_many
     assert run_many is not None
 
-    def many(conn: Connection, batch: list[Job]) -> list[None]:
+    def many(conn: Transaction, batch: list[Job]) -> list[None]:
         return run_many(conn, batch, settings)
 
     return many

@@ -10,39 +10,45 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy.engine import Connection, RowMapping
 
 from postlane import screening
 from postlane.domain import bounce_types, suppression
+from postlane.domain.records import Message, Recipient, Server
 from postlane.domain.suppression import Outcome, Suppression
-from postlane.domain.types import EventType, JobKind, RecipientStatus, Source
+from postlane.domain.types import EventType, JobKind, RecipientStatus
 from postlane.pipeline import bounce
-from postlane.store import jobs, messages, servers
+from postlane.store import Transaction, jobs, messages, servers
+
+
+@dataclass(frozen=True)
+class _Silenced:
+    """A recipient dropped without a bounce (suppressed, and nobody asked to hear)."""
+
+    message: Message
+    recipient: Recipient
+    suppression: Suppression
 
 
 @dataclass
 class _Verdicts:
     """What a batch decided, gathered so each table is written once."""
 
-    bounces: list[bounce.Case] = field(default_factory=list)
-    silenced: list[tuple[Mapping[Any, Any], Mapping[Any, Any], Suppression]] = field(
-        default_factory=list)
+    bounces: list[bounce.BounceCase] = field(default_factory=list)
+    silenced: list[_Silenced] = field(default_factory=list)
     deliverable: list[str] = field(default_factory=list)  # message ids
 
 
-def run(conn: Connection, job: jobs.Job, labels: bounce_types.SmtpApiErrorLabels) -> None:
+def run(conn: Transaction, job: jobs.Job, labels: bounce_types.SmtpApiErrorLabels) -> None:
     run_many(conn, [job], labels)
 
 
-def run_many(conn: Connection, batch: Sequence[jobs.Job],
+def run_many(conn: Transaction, batch: Sequence[jobs.Job],
              labels: bounce_types.SmtpApiErrorLabels) -> list[None]:
     """Screen the batch's messages and complete its jobs. A message deleted with its
     server meanwhile has nothing left to screen: its job just completes."""
     found = messages.get_many(conn, sorted({job.ref for job in batch}))
-    owners = servers.get_many(conn, {m["server_id"] for m in found.values()})
-    live = {mid: m for mid, m in found.items() if m["server_id"] in owners}
+    owners = servers.get_many(conn, {m.server_id for m in found.values()})
+    live = {mid: m for mid, m in found.items() if m.server_id in owners}
     pending = messages.recipients_by_message(conn, sorted(live), RecipientStatus.QUEUED)
     verdicts = _Verdicts()
     for group in _by_list(live.values(), owners):
@@ -52,63 +58,63 @@ def run_many(conn: Connection, batch: Sequence[jobs.Job],
     return [None] * len(batch)
 
 
-def _by_list(found: Iterable[RowMapping],
-             owners: Mapping[int, RowMapping]) -> list[list[RowMapping]]:
+def _by_list(found: Iterable[Message], owners: Mapping[int, Server]) -> list[list[Message]]:
     """Messages that share a suppression list and the rules applied to it (server,
     stream, front door, hooks setting): each group is looked up in one query."""
-    groups: dict[tuple[int, str, str, bool], list[RowMapping]] = {}
+    groups: dict[tuple[int, str, str, bool], list[Message]] = {}
     for message in found:
-        server = owners[message["server_id"]]
-        key = (server["id"], message["stream"], message["source"],
-               bool(server["enable_smtp_api_error_hooks"]))
+        server = owners[message.server_id]
+        key = (server.id, message.stream, message.source,
+               bool(server.enable_smtp_api_error_hooks))
         groups.setdefault(key, []).append(message)
     return list(groups.values())
 
 
-def _judge(conn: Connection, group: list[RowMapping], owners: Mapping[int, RowMapping],
-           pending: Mapping[str, list[RowMapping]], labels: bounce_types.SmtpApiErrorLabels,
+def _judge(conn: Transaction, group: list[Message], owners: Mapping[int, Server],
+           pending: Mapping[str, list[Recipient]], labels: bounce_types.SmtpApiErrorLabels,
            verdicts: _Verdicts) -> None:
     first = group[0]
-    server = owners[first["server_id"]]
-    fates = screening.screen(conn, server["id"], first["stream"], Source(first["source"]),
-                             server["enable_smtp_api_error_hooks"],
-                             [r["email"] for m in group for r in pending[m["id"]]])
+    server = owners[first.server_id]
+    fates = screening.screen(conn, server.id, first.stream, first.source,
+                             server.enable_smtp_api_error_hooks,
+                             [r.email for m in group for r in pending[m.id]])
     for message in group:
         deliverable = False
-        for recipient in pending[message["id"]]:
-            fate, hit = fates[recipient["email"]]
-            if fate is Outcome.DELIVER:
+        for recipient in pending[message.id]:
+            fate = fates[recipient.email]
+            hit = fate.suppression
+            if fate.outcome is Outcome.DELIVER:
                 deliverable = True
-            elif fate is Outcome.SMTP_API_ERROR and hit is not None:
-                verdicts.bounces.append(
-                    (server, message, _smtp_api_error(message, recipient, hit, labels)))
+            elif fate.outcome is Outcome.SMTP_API_ERROR and hit is not None:
+                verdicts.bounces.append(bounce.BounceCase(
+                    server, message, _smtp_api_error(message, recipient, hit, labels)))
             elif hit is not None:
-                verdicts.silenced.append((message, recipient, hit))
+                verdicts.silenced.append(_Silenced(message, recipient, hit))
         if deliverable:
-            verdicts.deliverable.append(message["id"])
+            verdicts.deliverable.append(message.id)
 
 
-def _smtp_api_error(message: Mapping[Any, Any], recipient: Mapping[Any, Any], hit: Suppression,
+def _smtp_api_error(message: Message, recipient: Recipient, hit: Suppression,
                     labels: bounce_types.SmtpApiErrorLabels) -> bounce.BounceFacts:
-    raw = message["raw"]
+    raw = message.raw
     return bounce.BounceFacts(
-        kind=bounce_types.smtp_api_error_type(labels), email=recipient["email"],
+        kind=bounce_types.smtp_api_error_type(labels), email=recipient.email,
         details=suppression.smtp_api_error_details(hit), inactive=True,
         can_activate=suppression.customer_can_delete(hit.reason),
-        content=bytes(raw).decode("utf-8", "replace") if raw else None,
-        recipient_id=recipient["id"], address=recipient["address"],
+        content=raw.decode("utf-8", "replace") if raw else None,
+        recipient_id=recipient.id, address=recipient.address,
         event_details={"SuppressionReason": hit.reason.value})
 
 
-def _write(conn: Connection, verdicts: _Verdicts) -> None:
+def _write(conn: Transaction, verdicts: _Verdicts) -> None:
     bounce.record_many(conn, verdicts.bounces)
-    messages.set_recipient_status(conn, [r["id"] for _, r, _ in verdicts.silenced],
+    messages.set_recipient_status(conn, [s.recipient.id for s in verdicts.silenced],
                                   RecipientStatus.SUPPRESSED)
     messages.add_events(conn, [messages.event_row(
-        message["id"], recipient["address"], EventType.SUPPRESSED, {
+        s.message.id, s.recipient.address, EventType.SUPPRESSED, {
             "Summary": "Not delivered: the recipient is on the suppression list.",
-            "SuppressionReason": hit.reason.value,
-        }) for message, recipient, hit in verdicts.silenced])
+            "SuppressionReason": s.suppression.reason.value,
+        }) for s in verdicts.silenced])
     # A re-run must not add a second deliver job: two could send the same message twice.
     already = jobs.refs_with(conn, JobKind.DELIVER, verdicts.deliverable)
     from postlane import pipeline  # the registry imports this module: looked up when run

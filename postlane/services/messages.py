@@ -4,27 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain import payloads
 from postlane.domain.errors import ApiError, ErrorCode
-from postlane.store import messages
+from postlane.store import Transaction, messages
 
 
-def search(conn: Connection, server_id: int, count: int, offset: int,
+def search(conn: Transaction, server_id: int, count: int, offset: int,
            filters: dict[str, Any]) -> dict[str, Any]:
-    total, rows = messages.search(conn, server_id, count=count, offset=offset, **filters)
-    recipients = messages.recipients_by_message(conn, [r["id"] for r in rows])
-    return {"TotalCount": total, "Messages": [
-        payloads.message_summary(r, [x["status"] for x in recipients[r["id"]]],
-                                 [x["address"] for x in recipients[r["id"]]]) for r in rows]}
+    page = messages.search(conn, server_id, count=count, offset=offset, **filters)
+    recipients = messages.recipients_by_message(conn, [m.id for m in page.items])
+    return {"TotalCount": page.total, "Messages": [
+        payloads.message_summary(m, [r.status for r in recipients[m.id]],
+                                 [r.address for r in recipients[m.id]]) for m in page.items]}
 
 
-def details(conn: Connection, server_id: int, message_id: str) -> dict[str, Any]:
+def details(conn: Transaction, server_id: int, message_id: str) -> dict[str, Any]:
     row = messages.get(conn, server_id, message_id)
     if row is None:
         raise ApiError(ErrorCode.MESSAGE_NOT_FOUND, f"Message {message_id} was not found.")
-    recipients = messages.recipients_of(conn, row["id"])
-    events = messages.events_of(conn, row["id"])
-    return payloads.message_details(row, [r["status"] for r in recipients],
-                                    [r["address"] for r in recipients], events)
+    recipients = messages.recipients_of(conn, row.id)
+    events = messages.events_of(conn, row.id)
+    return payloads.message_details(row, [r.status for r in recipients],
+                                    [r.address for r in recipients], events)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field, field_validator
-from sqlalchemy.engine import Connection, RowMapping
 
 from postlane.api.models import PostmarkModel
 from postlane.domain import limits
 from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
-from postlane.store import servers
+from postlane.store import Transaction, servers
 
 COLORS = ("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange")
 
@@ -81,17 +81,17 @@ def not_found(server_id: int) -> ApiError:
     return ApiError(ErrorCode.SERVER_NOT_FOUND, f"Server {server_id} was not found.")
 
 
-def _check_name(conn: Connection, name: str, server_id: int | None) -> str:
+def _check_name(conn: Transaction, name: str, server_id: int | None) -> str:
     name = name.strip()
     if not name:
         raise ApiError(ErrorCode.INVALID_FIELD, "Server name is required.")
     existing = servers.by_name(conn, name)
-    if existing is not None and existing["id"] != server_id:
+    if existing is not None and existing.id != server_id:
         raise ApiError(ErrorCode.SERVER_NAME_TAKEN, "This server name already exists.")
     return name
 
 
-def create(conn: Connection, fields: ServerFields) -> RowMapping:
+def create(conn: Transaction, fields: ServerFields) -> Server:
     changes = fields.changes()
     changes["name"] = _check_name(conn, fields.name or "", None)
     row = servers.get(conn, servers.create(conn, changes["name"], changes))
@@ -99,14 +99,14 @@ def create(conn: Connection, fields: ServerFields) -> RowMapping:
     return row
 
 
-def update(conn: Connection, server_id: int, fields: ServerFields) -> RowMapping:
+def update(conn: Transaction, server_id: int, fields: ServerFields) -> Server:
     changes = fields.changes()
     row = servers.get(conn, server_id)
     if row is None:
         raise not_found(server_id)
     if "name" in changes:
         changes["name"] = _check_name(conn, changes["name"], server_id)
-    if changes.get("delivery_type", row["delivery_type"]) != row["delivery_type"]:
+    if changes.get("delivery_type", row.delivery_type) != row.delivery_type:
         raise ApiError(ErrorCode.INVALID_FIELD,
                        "DeliveryType can only be chosen when a server is created.")
     servers.update(conn, server_id, changes)

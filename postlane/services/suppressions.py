@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
 from postlane.domain import addresses
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.suppression import customer_can_delete
 from postlane.domain.types import SuppressionOrigin, SuppressionReason
-from postlane.store import bounces, streams, suppressions
+from postlane.store import Transaction, bounces, streams, suppressions
 
 INVALID = "An invalid email address was provided."
 SPAM_IS_FINAL = ("You do not have the required authority to change this suppression "
                  "(SpamComplaint).")
 
 
-def require_stream(conn: Connection, server_id: int, stream_id: str) -> str:
+def require_stream(conn: Transaction, server_id: int, stream_id: str) -> str:
     if streams.get(conn, server_id, stream_id) is None:
         raise ApiError(ErrorCode.STREAM_NOT_FOUND,
                        f"The message stream for the provided 'ID' ({stream_id}) was not found.")
@@ -29,7 +27,7 @@ def _result(email: str, status: str, message: str | None = None) -> dict[str, An
     return {"EmailAddress": email, "Status": status, "Message": message}
 
 
-def suppress(conn: Connection, server_id: int, stream_id: str,
+def suppress(conn: Transaction, server_id: int, stream_id: str,
              emails: Iterable[str]) -> list[dict[str, Any]]:
     """Customer suppressions: reason ManualSuppression, Origin Customer; idempotent."""
     stream = require_stream(conn, server_id, stream_id)
@@ -47,7 +45,7 @@ def suppress(conn: Connection, server_id: int, stream_id: str,
     return results
 
 
-def reactivate(conn: Connection, server_id: int, stream_id: str,
+def reactivate(conn: Transaction, server_id: int, stream_id: str,
                emails: Iterable[str]) -> list[dict[str, Any]]:
     """Delete suppressions (never a spam complaint's) and reactivate their bounces."""
     stream = require_stream(conn, server_id, stream_id)
@@ -59,7 +57,7 @@ def reactivate(conn: Connection, server_id: int, stream_id: str,
             continue
         key = addresses.normalize(email)
         row = suppressions.get(conn, server_id, stream, key)
-        if row is not None and not customer_can_delete(SuppressionReason(row["reason"])):
+        if row is not None and not customer_can_delete(row.reason):
             results.append(_result(email, "Failed", SPAM_IS_FINAL))
             continue
         if row is not None:

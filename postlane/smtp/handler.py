@@ -12,24 +12,21 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
-from sqlalchemy.engine import Connection, RowMapping
-from sqlalchemy.exc import SQLAlchemyError
-
 from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
 from postlane.domain import addresses
-from postlane.domain.errors import ApiError
-from postlane.domain.types import DeliveryType
+from postlane.domain.errors import ApiError, DatabaseUnavailable
+from postlane.domain.records import Identity, Server
 from postlane.smtp.engine import Envelope, Session, TemporaryFailure
 from postlane.smtp.parse import MalformedMessage, to_submission
 from postlane.smtp.trusted import TrustedPeers
-from postlane.store import servers, tokens
+from postlane.store import Transaction, servers, tokens
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
-#: What an authenticated session sends as: the server's id and delivery type.
-Identity = tuple[int, DeliveryType]
+#: Nothing was stored: the client keeps the message and retries.
+TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the message; please retry"
 
 
 class SubmissionHandler:
@@ -56,14 +53,17 @@ class SubmissionHandler:
             return None
         try:
             row = await self.db.run(self._server_for_token, login)
-        except SQLAlchemyError as exc:
+        except DatabaseUnavailable as exc:
+            log.warning("token lookup failed, the database is unavailable: %s", exc)
+            raise TemporaryFailure from exc
+        except Exception as exc:  # cannot decide now either: the client retries later
             log.exception("token lookup failed")
             raise TemporaryFailure from exc
-        if row is None or not row["smtp_api_activated"]:
+        if row is None or not row.smtp_api_activated:
             return None
-        return row["id"], DeliveryType(row["delivery_type"])
+        return Identity.of(row)
 
-    def _server_for_token(self, token: str) -> RowMapping | None:
+    def _server_for_token(self, token: str) -> Server | None:
         with self.db.read() as conn:
             server_id = tokens.server_id_for_token(conn, token)
             return servers.get(conn, server_id) if server_id is not None else None
@@ -81,10 +81,10 @@ class SubmissionHandler:
         return None
 
     async def data(self, session: Session, envelope: Envelope, content: bytes) -> str:
-        server_id, delivery_type = cast(Identity, session.identity)
+        identity = cast(Identity, session.identity)
         try:
             submission = to_submission(content, envelope.mail_from, list(envelope.rcpt_tos),
-                                       server_id, delivery_type)
+                                       identity.server_id, identity.delivery_type)
         except MalformedMessage as exc:
             return f"554 5.6.0 Malformed message: {exc}"[:500]
         try:
@@ -92,14 +92,17 @@ class SubmissionHandler:
                                                    many=accept_checked_many, payload=submission)
         except ApiError as exc:
             return f"550 5.7.1 {exc.message}"
+        except DatabaseUnavailable as exc:
+            log.warning("accept failed, the database is unavailable (answering 451): %s", exc)
+            return TEMPORARY_FAILURE
         except Exception:
             log.exception("accept failed; answering 451 so the client retries")
-            return "451 4.3.0 Temporary failure storing the message; please retry"
+            return TEMPORARY_FAILURE
         if self.on_accepted is not None:
             self.on_accepted()
         return f"250 2.0.0 Ok: queued as {accepted.message_id}"
 
 
-def _accept(submission: Submission, conn: Connection) -> Accepted:
+def _accept(submission: Submission, conn: Transaction) -> Accepted:
     check_stream(conn, submission.server_id, submission.stream)
     return accept(conn, submission)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from postlane import pipeline
 from postlane.config import Settings
 from postlane.domain import addresses
+from postlane.domain.errors import DatabaseUnavailable
 from postlane.domain.types import JobKind
 from postlane.smtp import engine
 from postlane.smtp.engine import Envelope, Session
@@ -25,6 +26,8 @@ from postlane.store.database import Database
 
 log = logging.getLogger(__name__)
 
+#: Nothing was stored: the sending server keeps the report and retries.
+TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the report; please retry"
 #: Reports come one recipient at a time; a few more allow for forwarders.
 MAX_RECIPIENTS = 20
 
@@ -60,9 +63,13 @@ class ReportHandler:
         try:
             report_id = await self.db.run(self._store, content, envelope.mail_from,
                                           list(envelope.rcpt_tos))
+        except DatabaseUnavailable as exc:
+            log.warning("storing a report failed, the database is unavailable (answering "
+                        "451): %s", exc)
+            return TEMPORARY_FAILURE
         except Exception:
             log.exception("storing a report failed; answering 451 so the sender retries")
-            return "451 4.3.0 Temporary failure storing the report; please retry"
+            return TEMPORARY_FAILURE
         if self.on_accepted is not None:
             self.on_accepted()
         return f"250 2.0.0 Ok: report {report_id} queued"

@@ -10,7 +10,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from postlane.domain.types import DeliveryType
+from postlane.domain.records import Identity
 from postlane.store import servers, tokens
 from postlane.store.database import Database
 
@@ -20,7 +20,7 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 @dataclass(frozen=True)
 class TrustedPeers:
     networks: tuple[Network, ...]
-    identity: tuple[int, DeliveryType]
+    identity: Identity
 
     def covers(self, peer: Any) -> bool:
         if not peer:
@@ -45,4 +45,4 @@ def load(db: Database, networks: tuple[str, ...], token: str | None) -> TrustedP
     if row is None:
         raise ValueError("smtp_trusted_server_token is not a server token")
     parsed = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
-    return TrustedPeers(parsed, (row["id"], DeliveryType(row["delivery_type"])))
+    return TrustedPeers(parsed, Identity.of(row))

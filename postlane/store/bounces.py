@@ -2,33 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from postlane.domain.records import Bounce, BounceCount, NewBounce, Page
+from postlane.store.rows import column_values, record
 from postlane.store.schema import bounces
 
 
-def insert_many(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Several bounces in one executemany; their ids, in the order of ``rows``."""
-    if not rows:
+def insert_many(conn: Connection, new: Sequence[NewBounce]) -> list[Bounce]:
+    """Several bounces in one executemany; the stored bounces, in the order given."""
+    if not new:
         return []
+    rows = [column_values(bounce) for bounce in new]
     result = conn.execute(bounces.insert().returning(bounces.c.id, sort_by_parameter_order=True),
-                          [dict(row) for row in rows])
-    return [int(bounce_id) for bounce_id in result.scalars()]
+                          rows)
+    return [Bounce(**row, id=int(bounce_id))
+            for row, bounce_id in zip(rows, result.scalars(), strict=True)]
 
 
-def get(conn: Connection, server_id: int, bounce_id: int) -> RowMapping | None:
-    return conn.execute(sa.select(bounces).where(bounces.c.server_id == server_id,
-                                                 bounces.c.id == bounce_id)).mappings().first()
+def _bounce(row: RowMapping) -> Bounce:
+    return record(Bounce, row)
 
 
-def by_recipient(conn: Connection, recipient_id: int) -> RowMapping | None:
-    return conn.execute(sa.select(bounces).where(bounces.c.recipient_id == recipient_id)
-                        ).mappings().first()
+def _first(conn: Connection, *where: sa.ColumnElement[bool]) -> Bounce | None:
+    row = conn.execute(sa.select(bounces).where(*where)).mappings().first()
+    return _bounce(row) if row is not None else None
+
+
+def get(conn: Connection, server_id: int, bounce_id: int) -> Bounce | None:
+    return _first(conn, bounces.c.server_id == server_id, bounces.c.id == bounce_id)
+
+
+def by_recipient(conn: Connection, recipient_id: int) -> Bounce | None:
+    return _first(conn, bounces.c.recipient_id == recipient_id)
 
 
 def search(conn: Connection, server_id: int, *, count: int, offset: int,
@@ -36,7 +47,7 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
            email_filter: str | None = None, tag: str | None = None,
            message_id: str | None = None, stream: str | None = None,
            from_date: datetime | None = None,
-           to_date: datetime | None = None) -> tuple[int, list[RowMapping]]:
+           to_date: datetime | None = None) -> Page[Bounce]:
     where: list[Any] = [bounces.c.server_id == server_id]
     if bounce_type:
         where.append(sa.func.lower(bounces.c.bounce_type) == bounce_type.lower())
@@ -58,8 +69,9 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
                          ).scalar_one()
     rows = conn.execute(sa.select(bounces).where(*where)
                         .order_by(bounces.c.bounced_at.desc(), bounces.c.id.desc())
-                        .limit(count).offset(offset)).mappings().all()
-    return int(total), list(rows)
+                        .limit(count).offset(offset)).mappings()
+    return Page(int(total), [_bounce(row) for row in rows])
+
 
 
 def set_active(conn: Connection, server_id: int, stream: str, email: str) -> None:
@@ -69,8 +81,8 @@ def set_active(conn: Connection, server_id: int, stream: str, email: str) -> Non
         bounces.c.inactive.is_(True)).values(inactive=False, can_activate=False))
 
 
-def counts_by_type(conn: Connection, server_id: int) -> list[tuple[str, int]]:
-    return [(t, int(n)) for t, n in conn.execute(
+def counts_by_type(conn: Connection, server_id: int) -> list[BounceCount]:
+    return [BounceCount(t, int(n)) for t, n in conn.execute(
         sa.select(bounces.c.bounce_type, sa.func.count()).where(bounces.c.server_id == server_id)
         .group_by(bounces.c.bounce_type).order_by(bounces.c.bounce_type)).all()]
 

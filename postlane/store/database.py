@@ -3,6 +3,10 @@
 Writers on SQLite take the lock up front (BEGIN IMMEDIATE): a deferred transaction that
 upgrades from read to write can fail at once with "database is locked" under
 concurrency, which would surface as a spurious 4xx to SMTP clients.
+
+Every way in (read, write, run) translates an outage's driver error into
+DatabaseUnavailable (store.errors), and callers name the transaction they are handed
+:data:`Transaction`: nothing above the store imports the driver.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+
+from postlane.store.errors import translating
+
+#: The transaction store functions take: what Database.read() and write() yield, and
+#: what the group committer hands to each piece of work.
+Transaction: TypeAlias = Connection
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -112,28 +122,38 @@ class Database:
         self._writers = WriterQueue(path) if path and path != ":memory:" else None
 
     @property
+    def backend(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    @property
     def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        return self.backend == "sqlite"
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Connection]:
+    def read(self) -> Iterator[Transaction]:
         """A read transaction that sees one snapshot: a page that reads a message's
         recipients and then its events must not see a worker's commit between the two
         (SQLite's WAL read transactions are snapshots already; PostgreSQL's default READ
         COMMITTED takes a new one per statement)."""
-        with self.engine.connect() as conn:
+        with translating(), self.engine.connect() as conn:
             if not self.is_sqlite:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Connection]:
+    def write(self) -> Iterator[Transaction]:
         """A write transaction: committed on clean exit, rolled back on error."""
-        with self._writer_turn(), self.engine.connect() as conn:
+        with translating(), self._writer_turn(), self.engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    def ping(self) -> None:
+        """Return when the database answers a trivial query; DatabaseUnavailable if not."""
+        with self.read() as conn:
+            conn.execute(sa.text("SELECT 1"))
 
     def _writer_turn(self) -> contextlib.AbstractContextManager[None]:
         return self._writers.hold() if self._writers is not None else contextlib.nullcontext()
@@ -141,7 +161,9 @@ class Database:
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run blocking database work on the pool, off the event loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
+        with translating():
+            return await loop.run_in_executor(self._executor,
+                                              functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -6,7 +6,8 @@ Work of one kind can also be done for the whole batch at once (a few executemany
 statements instead of several statements per item): ``submit(..., many=...)``. If that
 fails, the batch falls back to one SAVEPOINT per item, so an item that fails is answered
 with its own error and does not take the rest down. If the commit itself fails, every
-item in the batch gets that error: none of them was stored.
+item in the batch gets that error: none of them was stored. An outage's driver error
+reaches the submitter as DatabaseUnavailable (store.errors), like any other store call.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.engine import Connection
 
 from postlane.store.database import Database
+from postlane.store.errors import translated
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -133,7 +135,7 @@ class GroupCommitter:
         except Exception as exc:
             log.info("batched work failed (%s); retrying item by item", exc)
             return None
-        return [(item, None, result) if isinstance(result, BaseException) else
+        return [(item, None, translated(result)) if isinstance(result, BaseException) else
                 (item, result, None) for item, result in zip(items, results, strict=True)]
 
     @staticmethod
@@ -144,5 +146,5 @@ class GroupCommitter:
                 with conn.begin_nested():
                     outcomes.append((item, item.work(conn), None))
             except Exception as exc:
-                outcomes.append((item, None, exc))
+                outcomes.append((item, None, translated(exc)))
         return outcomes

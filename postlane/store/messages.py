@@ -10,8 +10,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from postlane.domain.types import EventType, RecipientStatus
+from postlane.domain.records import Message, MessageEvent, Page, Recipient
+from postlane.domain.types import EventType, RecipientStatus, Source
+from postlane.store.rows import record
 from postlane.store.schema import message_events, messages, recipients, utcnow
+
+
+def _message(row: RowMapping) -> Message:
+    raw = row["raw"]
+    return record(Message, row, source=Source(row["source"]),
+                  raw=bytes(raw) if raw is not None else None)
+
+
+def _recipient(row: RowMapping) -> Recipient:
+    return record(Recipient, row, status=RecipientStatus(row["status"]))
+
+
+def _event(row: RowMapping) -> MessageEvent:
+    return record(MessageEvent, row, event_type=EventType(row["event_type"]))
 
 
 def recipient_row(message_id: str, server_id: int, key: str, given: str,
@@ -29,28 +45,30 @@ def insert_many(conn: Connection, message_rows: Sequence[Mapping[str, Any]],
         conn.execute(recipients.insert(), list(recipient_rows))
 
 
-def get_many(conn: Connection, message_ids: Sequence[str]) -> dict[str, RowMapping]:
+def get_many(conn: Connection, message_ids: Sequence[str]) -> dict[str, Message]:
     """Messages by id (of any server: the pipeline's view), in one query."""
     if not message_ids:
         return {}
     rows = conn.execute(sa.select(messages).where(messages.c.id.in_(list(message_ids))))
-    return {row["id"]: row for row in rows.mappings()}
+    return {message.id: message for message in map(_message, rows.mappings())}
 
 
-def get(conn: Connection, server_id: int | None, message_id: str) -> RowMapping | None:
+def get(conn: Connection, server_id: int | None, message_id: str) -> Message | None:
     where = [messages.c.id == message_id.lower()]
     if server_id is not None:
         where.append(messages.c.server_id == server_id)
-    return conn.execute(sa.select(messages).where(*where)).mappings().first()
+    row = conn.execute(sa.select(messages).where(*where)).mappings().first()
+    return _message(row) if row is not None else None
 
 
 def recipients_of(conn: Connection, message_id: str,
-                  status: RecipientStatus | None = None) -> list[RowMapping]:
+                  status: RecipientStatus | None = None) -> list[Recipient]:
     where = [recipients.c.message_id == message_id]
     if status is not None:
         where.append(recipients.c.status == status.value)
-    return list(conn.execute(sa.select(recipients).where(*where).order_by(recipients.c.id)
-                             ).mappings().all())
+    rows = conn.execute(sa.select(recipients).where(*where).order_by(recipients.c.id)
+                        ).mappings()
+    return [_recipient(row) for row in rows]
 
 
 def set_recipient_status(conn: Connection, recipient_ids: Sequence[int],
@@ -77,18 +95,19 @@ def add_events(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         conn.execute(message_events.insert(), list(rows))
 
 
-def events_of(conn: Connection, message_id: str) -> list[RowMapping]:
-    return list(conn.execute(sa.select(message_events)
-                             .where(message_events.c.message_id == message_id)
-                             .order_by(message_events.c.occurred_at, message_events.c.id)
-                             ).mappings().all())
+def events_of(conn: Connection, message_id: str) -> list[MessageEvent]:
+    rows = conn.execute(sa.select(message_events)
+                        .where(message_events.c.message_id == message_id)
+                        .order_by(message_events.c.occurred_at, message_events.c.id)
+                        ).mappings()
+    return [_event(row) for row in rows]
 
 
 def search(conn: Connection, server_id: int, *, count: int, offset: int,
            recipient: str | None = None, from_email: str | None = None, tag: str | None = None,
            status: str | None = None, subject: str | None = None, stream: str | None = None,
            from_date: datetime | None = None,
-           to_date: datetime | None = None) -> tuple[int, list[RowMapping]]:
+           to_date: datetime | None = None) -> Page[Message]:
     where: list[Any] = [messages.c.server_id == server_id]
     if recipient:
         where.append(messages.c.id.in_(sa.select(recipients.c.message_id).where(
@@ -113,21 +132,21 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
                          ).scalar_one()
     rows = conn.execute(sa.select(messages).where(*where)
                         .order_by(messages.c.received_at.desc(), messages.c.id)
-                        .limit(count).offset(offset)).mappings().all()
-    return int(total), list(rows)
+                        .limit(count).offset(offset)).mappings()
+    return Page(int(total), [_message(row) for row in rows])
 
 
 def recipients_by_message(conn: Connection, message_ids: Sequence[str],
-                          status: RecipientStatus | None = None) -> dict[str, list[RowMapping]]:
+                          status: RecipientStatus | None = None) -> dict[str, list[Recipient]]:
     """The recipients of several messages in one query (a listing page, or a batch of
     pipeline steps, is not N+1)."""
-    out: dict[str, list[RowMapping]] = {mid: [] for mid in message_ids}
+    out: dict[str, list[Recipient]] = {mid: [] for mid in message_ids}
     if message_ids:
         where: list[Any] = [recipients.c.message_id.in_(list(message_ids))]
         if status is not None:
             where.append(recipients.c.status == status.value)
         rows = conn.execute(sa.select(recipients).where(*where)
-                            .order_by(recipients.c.id)).mappings().all()
-        for row in rows:
-            out[row["message_id"]].append(row)
+                            .order_by(recipients.c.id)).mappings()
+        for recipient in map(_recipient, rows):
+            out[recipient.message_id].append(recipient)
     return out

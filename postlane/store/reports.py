@@ -7,7 +7,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from postlane.domain.records import InboundReport
 from postlane.domain.types import ReportState
+from postlane.store.rows import record
 from postlane.store.schema import inbound_reports, utcnow
 
 NOTE_LENGTH = 500
@@ -20,12 +22,17 @@ def insert(conn: Connection, raw: bytes, mail_from: str, rcpt_to: Sequence[str])
     ).returning(inbound_reports.c.id)).scalar_one())
 
 
-def get(conn: Connection, report_id: int, for_update: bool = False) -> RowMapping | None:
+def _report(row: RowMapping, raw: bytes | None) -> InboundReport:
+    return record(InboundReport, row, raw=raw, state=ReportState(row["state"]))
+
+
+def get(conn: Connection, report_id: int, for_update: bool = False) -> InboundReport | None:
     """``for_update`` locks the row on PostgreSQL (SQLite's write lock covers it)."""
     query = sa.select(inbound_reports).where(inbound_reports.c.id == report_id)
     if for_update:
         query = query.with_for_update()
-    return conn.execute(query).mappings().first()
+    row = conn.execute(query).mappings().first()
+    return _report(row, bytes(row["raw"])) if row is not None else None
 
 
 def finish(conn: Connection, report_id: int, state: ReportState, note: str, *,
@@ -37,15 +44,16 @@ def finish(conn: Connection, report_id: int, state: ReportState, note: str, *,
 
 
 def listing(conn: Connection, *, state: ReportState | None = None, server_id: int | None = None,
-            limit: int = 50) -> list[RowMapping]:
-    """Newest first, without the raw bytes."""
+            limit: int = 50) -> list[InboundReport]:
+    """Newest first, without the raw bytes (``raw`` is None)."""
     columns = [c for c in inbound_reports.c if c.name != "raw"]
     where = []
     if state is not None:
         where.append(inbound_reports.c.state == state.value)
     if server_id is not None:
         where.append(inbound_reports.c.server_id == server_id)
-    return list(conn.execute(sa.select(*columns).where(*where)
-                             .order_by(inbound_reports.c.received_at.desc(),
-                                       inbound_reports.c.id.desc())
-                             .limit(limit)).mappings().all())
+    rows = conn.execute(sa.select(*columns).where(*where)
+                        .order_by(inbound_reports.c.received_at.desc(),
+                                  inbound_reports.c.id.desc())
+                        .limit(limit)).mappings()
+    return [_report(row, None) for row in rows]

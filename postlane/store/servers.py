@@ -10,8 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from postlane.domain.records import Page, Server
 from postlane.domain.types import DEFAULT_STREAMS, DeliveryType
 from postlane.store import streams, tokens
+from postlane.store.rows import record
 from postlane.store.schema import servers, utcnow
 
 #: Columns a client may set (API field names are mapped onto these by the API layer).
@@ -43,30 +45,37 @@ def create(conn: Connection, name: str, settings: Mapping[str, Any] | None = Non
     return server_id
 
 
-def get(conn: Connection, server_id: int) -> RowMapping | None:
-    return conn.execute(sa.select(servers).where(servers.c.id == server_id)).mappings().first()
+def _server(row: RowMapping) -> Server:
+    return record(Server, row, delivery_type=DeliveryType(row["delivery_type"]))
 
 
-def get_many(conn: Connection, server_ids: Iterable[int]) -> dict[int, RowMapping]:
+def _first(conn: Connection, *where: sa.ColumnElement[bool]) -> Server | None:
+    row = conn.execute(sa.select(servers).where(*where)).mappings().first()
+    return _server(row) if row is not None else None
+
+
+def get(conn: Connection, server_id: int) -> Server | None:
+    return _first(conn, servers.c.id == server_id)
+
+
+def get_many(conn: Connection, server_ids: Iterable[int]) -> dict[int, Server]:
     wanted = sorted(set(server_ids))
     if not wanted:
         return {}
     rows = conn.execute(sa.select(servers).where(servers.c.id.in_(wanted))).mappings()
-    return {row["id"]: row for row in rows}
+    return {server.id: server for server in map(_server, rows)}
 
 
-def by_name(conn: Connection, name: str) -> RowMapping | None:
-    return conn.execute(sa.select(servers).where(sa.func.lower(servers.c.name) == name.lower())
-                        ).mappings().first()
+def by_name(conn: Connection, name: str) -> Server | None:
+    return _first(conn, sa.func.lower(servers.c.name) == name.lower())
 
 
-def listing(conn: Connection, count: int, offset: int,
-            name: str | None) -> tuple[int, list[RowMapping]]:
+def listing(conn: Connection, count: int, offset: int, name: str | None) -> Page[Server]:
     where = [servers.c.name.ilike(f"%{name}%")] if name else []
     total = conn.execute(sa.select(sa.func.count()).select_from(servers).where(*where)).scalar_one()
     rows = conn.execute(sa.select(servers).where(*where).order_by(servers.c.id)
                         .limit(count).offset(offset)).mappings().all()
-    return int(total), list(rows)
+    return Page(int(total), [_server(row) for row in rows])
 
 
 def update(conn: Connection, server_id: int, changes: Mapping[str, Any]) -> None:

@@ -7,7 +7,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from postlane.domain.records import Stream
 from postlane.domain.types import StreamType
+from postlane.store.rows import record
 from postlane.store.schema import message_streams, utcnow
 
 
@@ -19,22 +21,28 @@ def create(conn: Connection, server_id: int, stream_id: str, name: str, stream_t
         created_at=utcnow()))
 
 
-def get(conn: Connection, server_id: int, stream_id: str) -> RowMapping | None:
-    return conn.execute(sa.select(message_streams).where(
+def _stream(row: RowMapping) -> Stream:
+    return record(Stream, row, stream_type=StreamType(row["stream_type"]))
+
+
+def get(conn: Connection, server_id: int, stream_id: str) -> Stream | None:
+    row = conn.execute(sa.select(message_streams).where(
         message_streams.c.server_id == server_id, message_streams.c.id == stream_id.lower())
     ).mappings().first()
+    return _stream(row) if row is not None else None
 
 
 def listing(conn: Connection, server_id: int, stream_type: str | None,
-            include_archived: bool) -> list[RowMapping]:
+            include_archived: bool) -> list[Stream]:
     where = [message_streams.c.server_id == server_id]
     if stream_type:
         where.append(sa.func.lower(message_streams.c.stream_type) == stream_type.lower())
     if not include_archived:
         where.append(message_streams.c.archived_at.is_(None))
-    return list(conn.execute(sa.select(message_streams).where(*where)
-                             .order_by(message_streams.c.created_at, message_streams.c.id)
-                             ).mappings().all())
+    rows = conn.execute(sa.select(message_streams).where(*where)
+                        .order_by(message_streams.c.created_at, message_streams.c.id)
+                        ).mappings().all()
+    return [_stream(row) for row in rows]
 
 
 def update(conn: Connection, server_id: int, stream_id: str, name: str | None,

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
-from postlane.domain.suppression import Suppression
+from postlane.domain.records import Suppression
 from postlane.domain.types import SuppressionOrigin, SuppressionReason
+from postlane.store.rows import record
 from postlane.store.schema import suppressions, utcnow
 
 #: Keep IN lists well under every driver's parameter limit.
@@ -27,19 +28,23 @@ def lookup(conn: Connection, server_id: int, stream: str,
     found: dict[str, Suppression] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start:start + _CHUNK]
-        rows = conn.execute(sa.select(suppressions.c.email, suppressions.c.reason,
-                                      suppressions.c.origin).where(
+        rows = conn.execute(sa.select(suppressions).where(
             suppressions.c.server_id == server_id, suppressions.c.stream == stream,
-            suppressions.c.email.in_(chunk))).all()
-        for email, reason, origin in rows:
-            found[email] = Suppression(email, stream, SuppressionReason(reason), origin)
+            suppressions.c.email.in_(chunk))).mappings()
+        found.update((row["email"], _suppression(row)) for row in rows)
     return found
 
 
-def get(conn: Connection, server_id: int, stream: str, email: str) -> RowMapping | None:
-    return conn.execute(sa.select(suppressions).where(
+def _suppression(row: RowMapping) -> Suppression:
+    return record(Suppression, row, reason=SuppressionReason(row["reason"]),
+                  origin=SuppressionOrigin(row["origin"]))
+
+
+def get(conn: Connection, server_id: int, stream: str, email: str) -> Suppression | None:
+    row = conn.execute(sa.select(suppressions).where(
         suppressions.c.server_id == server_id, suppressions.c.stream == stream,
         suppressions.c.email == email)).mappings().first()
+    return _suppression(row) if row is not None else None
 
 
 def add(conn: Connection, server_id: int, stream: str, email: str, reason: SuppressionReason,
@@ -86,7 +91,7 @@ def delete(conn: Connection, server_id: int, stream: str, email: str) -> bool:
 
 def dump(conn: Connection, server_id: int, stream: str, *, reason: str | None = None,
          origin: str | None = None, email: str | None = None, from_date: datetime | None = None,
-         to_date: datetime | None = None, limit: int | None = None) -> list[RowMapping]:
+         to_date: datetime | None = None, limit: int | None = None) -> list[Suppression]:
     where = [suppressions.c.server_id == server_id, suppressions.c.stream == stream]
     if reason:
         where.append(sa.func.lower(suppressions.c.reason) == reason.lower())
@@ -102,7 +107,7 @@ def dump(conn: Connection, server_id: int, stream: str, *, reason: str | None = 
                                                            suppressions.c.id.desc())
     if limit:
         query = query.limit(limit)
-    return list(conn.execute(query).mappings().all())
+    return [_suppression(row) for row in conn.execute(query).mappings()]
 
 
 def count(conn: Connection, server_id: int) -> int:

@@ -8,7 +8,18 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from postlane.domain.records import Webhook, WebhookDelivery
+from postlane.domain.types import DeliveryState
+from postlane.store.rows import record
 from postlane.store.schema import utcnow, webhook_deliveries, webhooks
+
+
+def _webhook(row: RowMapping) -> Webhook:
+    return record(Webhook, row)
+
+
+def _delivery(row: RowMapping) -> WebhookDelivery:
+    return record(WebhookDelivery, row, state=DeliveryState(row["state"]))
 
 
 def create(conn: Connection, server_id: int, values: Mapping[str, Any]) -> int:
@@ -17,17 +28,18 @@ def create(conn: Connection, server_id: int, values: Mapping[str, Any]) -> int:
                    .returning(webhooks.c.id)).scalar_one())
 
 
-def get(conn: Connection, server_id: int, webhook_id: int) -> RowMapping | None:
-    return conn.execute(sa.select(webhooks).where(webhooks.c.server_id == server_id,
-                                                  webhooks.c.id == webhook_id)).mappings().first()
+def get(conn: Connection, server_id: int, webhook_id: int) -> Webhook | None:
+    row = conn.execute(sa.select(webhooks).where(webhooks.c.server_id == server_id,
+                                                 webhooks.c.id == webhook_id)).mappings().first()
+    return _webhook(row) if row is not None else None
 
 
-def listing(conn: Connection, server_id: int, stream: str | None = None) -> list[RowMapping]:
+def listing(conn: Connection, server_id: int, stream: str | None = None) -> list[Webhook]:
     where = [webhooks.c.server_id == server_id]
     if stream:
         where.append(webhooks.c.stream == stream)
-    return list(conn.execute(sa.select(webhooks).where(*where).order_by(webhooks.c.id)
-                             ).mappings().all())
+    rows = conn.execute(sa.select(webhooks).where(*where).order_by(webhooks.c.id)).mappings()
+    return [_webhook(row) for row in rows]
 
 
 def update(conn: Connection, server_id: int, webhook_id: int, values: Mapping[str, Any]) -> None:
@@ -50,13 +62,15 @@ def add_deliveries(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[
     result = conn.execute(
         webhook_deliveries.insert().returning(webhook_deliveries.c.id,
                                               sort_by_parameter_order=True),
-        [{"state": "pending", "attempts": 0, "created_at": now, **row} for row in rows])
+        [{"state": DeliveryState.PENDING.value, "attempts": 0, "created_at": now, **row}
+         for row in rows])
     return [int(delivery_id) for delivery_id in result.scalars()]
 
 
-def get_delivery(conn: Connection, delivery_id: int) -> RowMapping | None:
-    return conn.execute(sa.select(webhook_deliveries)
-                        .where(webhook_deliveries.c.id == delivery_id)).mappings().first()
+def get_delivery(conn: Connection, delivery_id: int) -> WebhookDelivery | None:
+    row = conn.execute(sa.select(webhook_deliveries)
+                       .where(webhook_deliveries.c.id == delivery_id)).mappings().first()
+    return _delivery(row) if row is not None else None
 
 
 def record_attempt(conn: Connection, delivery_id: int, *, delivered: bool, final: bool,
@@ -68,20 +82,21 @@ def record_attempt(conn: Connection, delivery_id: int, *, delivered: bool, final
 def record_attempts(conn: Connection, delivery_ids: Sequence[int], *, delivered: bool,
                     final: bool, status: int | None, error: str | None) -> None:
     """One attempt with the same outcome for several deliveries, in one statement."""
-    state = "delivered" if delivered else ("failed" if final else "retrying")
+    state = (DeliveryState.DELIVERED if delivered else
+             DeliveryState.FAILED if final else DeliveryState.RETRYING)
     conn.execute(webhook_deliveries.update()
                  .where(webhook_deliveries.c.id.in_(list(delivery_ids))).values(
-        attempts=webhook_deliveries.c.attempts + 1, state=state, last_status=status,
+        attempts=webhook_deliveries.c.attempts + 1, state=state.value, last_status=status,
         last_error=error, delivered_at=utcnow() if delivered else None))
 
 
 def deliveries(conn: Connection, server_id: int, *, webhook_id: int | None = None,
-               state: str | None = None, limit: int = 100) -> list[RowMapping]:
+               state: str | None = None, limit: int = 100) -> list[WebhookDelivery]:
     where = [webhook_deliveries.c.server_id == server_id]
     if webhook_id is not None:
         where.append(webhook_deliveries.c.webhook_id == webhook_id)
     if state:
         where.append(webhook_deliveries.c.state == state)
-    return list(conn.execute(sa.select(webhook_deliveries).where(*where)
-                             .order_by(webhook_deliveries.c.id.desc()).limit(limit)
-                             ).mappings().all())
+    rows = conn.execute(sa.select(webhook_deliveries).where(*where)
+                        .order_by(webhook_deliveries.c.id.desc()).limit(limit)).mappings()
+    return [_delivery(row) for row in rows]

@@ -10,10 +10,9 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import ApiError, DatabaseUnavailable, ErrorCode
 from postlane.web import session
 
 log = logging.getLogger(__name__)
@@ -60,8 +59,8 @@ def install(app: FastAPI) -> None:
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, exc.status_code, str(exc.detail))
 
-    @app.exception_handler(OperationalError)
-    async def _db_down(_: Request, exc: OperationalError) -> JSONResponse:
+    @app.exception_handler(DatabaseUnavailable)
+    async def _db_down(_: Request, exc: DatabaseUnavailable) -> JSONResponse:
         log.error("database unavailable: %s", exc)
         return _error(503, ErrorCode.SERVER_ERROR,
                       "The database is temporarily unavailable; nothing was stored. Retry later.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from postlane.domain.errors import ApiError
+from postlane.domain.records import Server
 from postlane.services import servers as server_service
 from postlane.store import servers, streams, suppressions, tokens
 from postlane.store.database import Database
@@ -61,10 +63,18 @@ async def logout(request: Request) -> Response:
     return RedirectResponse("/dashboard/login", status_code=303)
 
 
-def _servers(db: Database) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ServerListItem:
+    """A row of the servers page: the server and the size of its suppression lists."""
+
+    server: Server
+    suppressions: int
+
+
+def _servers(db: Database) -> list[ServerListItem]:
     with db.read() as conn:
-        _, rows = servers.listing(conn, 500, 0, None)
-        return [{**r, "suppressions": suppressions.count(conn, r["id"])} for r in rows]
+        return [ServerListItem(server, suppressions.count(conn, server.id))
+                for server in servers.listing(conn, 500, 0, None).items]
 
 
 @router.get("", dependencies=authed)
@@ -73,7 +83,7 @@ async def server_list(request: Request) -> Response:
     return page(request, "servers.html", servers=await db.run(_servers, db), server=None)
 
 
-def load_server(db: Database, server_id: int) -> Any:
+def load_server(db: Database, server_id: int) -> Server:
     with db.read() as conn:
         row = servers.get(conn, server_id)
     if row is None:

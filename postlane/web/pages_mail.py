@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from postlane.domain import bounce_types, payloads
 from postlane.domain.errors import ApiError
+from postlane.domain.records import Page
 from postlane.domain.types import RecipientStatus
 from postlane.services import bounces as bounce_service
 from postlane.services import messages as message_service
@@ -54,11 +55,11 @@ async def message(request: Request, server_id: int, message_id: str) -> Response
 
 
 def _bounces(db: Database, server_id: int, bounce_type: str | None,
-             email: str | None) -> tuple[int, list[dict[str, Any]]]:
+             email: str | None) -> Page[dict[str, Any]]:
     with db.read() as conn:
-        total, rows = bounces.search(conn, server_id, count=PAGE_SIZE, offset=0,
-                                     bounce_type=bounce_type, email_filter=email)
-    return total, [payloads.bounce(r, include_content=False) for r in rows]
+        found = bounces.search(conn, server_id, count=PAGE_SIZE, offset=0,
+                               bounce_type=bounce_type, email_filter=email)
+    return Page(found.total, [payloads.bounce(b, include_content=False) for b in found.items])
 
 
 @router.get("/bounces")
@@ -66,15 +67,15 @@ async def bounce_list(request: Request, server_id: int) -> Response:
     db = deps.db(request)
     server = await db.run(load_server, db, server_id)
     filters = {"type": deps.query(request, "type"), "email": deps.query(request, "email")}
-    total, rows = await db.run(_bounces, db, server_id, filters["type"], filters["email"])
-    return page(request, "bounces.html", server=server, section="bounces", bounces=rows,
-                total=total, filters=filters, types=bounce_types.ALL_TYPES)
+    found = await db.run(_bounces, db, server_id, filters["type"], filters["email"])
+    return page(request, "bounces.html", server=server, section="bounces", bounces=found.items,
+                total=found.total, filters=filters, types=bounce_types.ALL_TYPES)
 
 
 def _activate(db: Database, server_id: int, bounce_id: int) -> str:
     with db.write() as conn:
         row = bounce_service.activate(conn, server_id, bounce_id)
-    return str(row["email"])
+    return row.email
 
 
 @router.post("/bounces/{bounce_id}/activate")

@@ -3,7 +3,6 @@ is final) and the link to bounces (deleting a HardBounce suppression reactivates
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from postlane.store import bounces, suppressions
 from postlane.store.database import Database
 from postlane.store.schema import utcnow
 from tests.support.in_process import InProcessServer
+from tests.support.records import hard_bounce
 
 BASE = "/message-streams/{}/suppressions"
 
@@ -146,13 +146,9 @@ def test_deleting_a_hard_bounce_suppression_reactivates_the_bounce(
     api = server.api()
     insert_suppression(db, server, "hard@example.com", SuppressionReason.HARD_BOUNCE)
     with db.write() as conn:
-        bounce_id = bounces.insert_many(conn, [{
-            "server_id": server.server_id, "stream": "outbound", "message_id": str(uuid.uuid4()),
-            "bounce_type": "HardBounce", "type_code": 1, "name": "Hard bounce",
-            "description": "Unknown user", "details": "550 5.1.1 no such user",
-            "email": "hard@example.com", "inactive": True, "can_activate": True,
-            "bounced_at": utcnow(),
-        }])[0]
+        (bounce,) = bounces.insert_many(conn, [hard_bounce(server.server_id, "hard@example.com",
+                                                            True, utcnow())])
+    bounce_id = bounce.id
     before = api.get(f"/bounces/{bounce_id}").json()
     assert before["Inactive"] is True and before["CanActivate"] is True
     r = delete(api, "hard@example.com")

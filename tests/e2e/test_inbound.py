@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import RowMapping
 
 from postlane.domain import verp
+from postlane.domain.records import InboundReport
 from postlane.domain.retry import INTERNAL_SCHEDULE, max_attempts
 from postlane.domain.types import JobKind
 from postlane.store import jobs
@@ -72,17 +72,17 @@ def bounces(api: httpx.Client, **params: Any) -> list[dict[str, Any]]:
     return found
 
 
-def report_rows(server: RunningServer) -> list[RowMapping]:
+def report_rows(server: RunningServer) -> list[InboundReport]:
     with server.app.db.read() as conn:
         return stored_reports.listing(conn)
 
 
-def settled_report(server: RunningServer) -> RowMapping:
+def settled_report(server: RunningServer) -> InboundReport:
     """The one stored report, once the worker has dealt with it."""
-    def done() -> RowMapping | None:
+    def done() -> InboundReport | None:
         rows = report_rows(server)
-        return rows[0] if len(rows) == 1 and rows[0]["state"] != "queued" else None
-    row: RowMapping = wait_until(done, message="report processed")
+        return rows[0] if len(rows) == 1 and rows[0].state != "queued" else None
+    row: InboundReport = wait_until(done, message="report processed")
     return row
 
 
@@ -145,8 +145,8 @@ def test_hard_bounce_dsn(server: RunningServer, receiver: WebhookReceiver) -> No
     assert event["Details"]["Type"] == "HardBounce" and event["Details"]["Status"] == "5.1.1"
 
     row = settled_report(server)
-    assert (row["state"], row["kind"], row["message_id"]) == ("processed", "dsn", message_id)
-    assert row["server_id"] == server.server_id and "HardBounce" in row["note"]
+    assert (row.state, row.kind, row.message_id) == ("processed", "dsn", message_id)
+    assert row.server_id == server.server_id and "HardBounce" in row.note
 
     # The suppression holds for later mail: the REST API refuses the address.
     r = api.post("/email", json={"From": "sender@example.com", "To": "nobody@example.net",
@@ -155,7 +155,7 @@ def test_hard_bounce_dsn(server: RunningServer, receiver: WebhookReceiver) -> No
 
     # Running the report's job again (a crash after the work, a duplicate job) adds nothing.
     with server.app.db.write() as conn:
-        jobs.enqueue(conn, JobKind.DSN, str(row["id"]), max_attempts(INTERNAL_SCHEDULE))
+        jobs.enqueue(conn, JobKind.DSN, str(row.id), max_attempts(INTERNAL_SCHEDULE))
     wait_until(lambda: dsn_jobs_done(server) == 2, message="second dsn job done")
     assert len(bounces(api)) == 1
     assert len(receiver.bodies()) == 1
@@ -198,7 +198,7 @@ def test_spam_complaint(server: RunningServer, receiver: WebhookReceiver,
     assert [(d["Url"], d["RecordType"]) for d in deliveries] == [
         (second_receiver.url, "SpamComplaint")]
     assert receiver.bodies() == []
-    assert settled_report(server)["kind"] == "arf"
+    assert settled_report(server).kind == "arf"
 
 
 def test_transient_dsn_does_not_suppress(server: RunningServer) -> None:
@@ -209,7 +209,7 @@ def test_transient_dsn_does_not_suppress(server: RunningServer) -> None:
     assert code == 250
     (bounce,) = wait_until(lambda: bounces(api), message="transient recorded")
     assert (bounce["Type"], bounce["TypeCode"], bounce["Inactive"]) == ("Transient", 2, False)
-    assert settled_report(server)["state"] == "processed"
+    assert settled_report(server).state == "processed"
     assert suppressions(api) == []
     # A delay is not a fate: the message stays Sent.
     assert api.get(f"/messages/outbound/{message_id}/details").json()["Status"] == "Sent"
@@ -228,7 +228,7 @@ def test_multi_recipient_dsn(server: RunningServer) -> None:
         ("late@example.com", "SoftBounce")]
     assert sorted(s["EmailAddress"] for s in suppressions(api)) == ["alias@example.com",
                                                                     "gone@example.com"]
-    assert settled_report(server)["state"] == "processed"
+    assert settled_report(server).state == "processed"
 
 
 def test_relay_is_denied_and_size_is_limited(database_url: str, tmp_path: Path) -> None:
@@ -258,11 +258,11 @@ def test_unmatched_reports_are_kept(server: RunningServer) -> None:
     raw = report_bytes("postfix_unknown_user.eml", stranger)
     assert send_report(server, raw, return_path(server, stranger))[0] == 250
     row = settled_report(server)
-    assert (row["state"], row["kind"], row["message_id"]) == ("unmatched", "dsn", None)
+    assert (row.state, row.kind, row.message_id) == ("unmatched", "dsn", None)
     with server.app.db.read() as conn:
-        kept = stored_reports.get(conn, row["id"])
-    assert kept is not None and bytes(kept["raw"]) == raw
-    assert kept["rcpt_to"] == [return_path(server, stranger)]
+        kept = stored_reports.get(conn, row.id)
+    assert kept is not None and bytes(kept.raw) == raw
+    assert kept.rcpt_to == [return_path(server, stranger)]
     assert bounces(api) == [] and suppressions(api) == []
 
 
@@ -273,7 +273,7 @@ def test_report_about_someone_else_suppresses_nobody(server: RunningServer) -> N
     raw = report_bytes("postfix_unknown_user.eml", message_id)  # names nobody@example.net
     assert send_report(server, raw, return_path(server, message_id))[0] == 250
     row = settled_report(server)
-    assert (row["state"], row["message_id"]) == ("unmatched", message_id)
-    assert "nobody@example.net" in row["note"]
+    assert (row.state, row.message_id) == ("unmatched", message_id)
+    assert "nobody@example.net" in row.note
     assert bounces(api) == [] and suppressions(api) == []
     assert api.get(f"/messages/outbound/{message_id}/details").json()["Status"] == "Sent"

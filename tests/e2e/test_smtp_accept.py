@@ -50,14 +50,14 @@ def test_250_only_after_message_recipients_and_screen_job_are_stored(
         with database(server) as db, db.read() as conn:
             row = stored_messages.get(conn, None, mid)
             assert row is not None
-            assert (row["server_id"], row["stream"], row["source"], row["subject"]) == (
+            assert (row.server_id, row.stream, row.source, row.subject) == (
                 server.server_id, "outbound", "smtp", "Durable")
-            assert row["raw"] is not None and b"Subject: Durable" in row["raw"]
+            assert row.raw is not None and b"Subject: Durable" in row.raw
             recipients = stored_messages.recipients_of(conn, mid)
             # One row per distinct address (duplicates differing in case collapse).
-            assert [r["email"] for r in recipients] == ["ann@example.com", "bob@example.com",
-                                                         "hidden@example.com"]
-            assert recipients[1]["address"] == "Bob@Example.com"
+            assert [r.email for r in recipients] == ["ann@example.com", "bob@example.com",
+                                                      "hidden@example.com"]
+            assert recipients[1].address == "Bob@Example.com"
             kinds = conn.execute(sa.select(schema.jobs.c.kind)
                                  .where(schema.jobs.c.ref == mid)).scalars().all()
             assert kinds.count("screen") == 1

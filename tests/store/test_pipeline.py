@@ -104,12 +104,12 @@ def bounce_rows(db: Database, server_id: int) -> list[RowMapping]:
 
 def statuses(db: Database, message_id: str) -> dict[str, str]:
     with db.read() as conn:
-        return {r["email"]: r["status"] for r in messages.recipients_of(conn, message_id)}
+        return {r.email: r.status for r in messages.recipients_of(conn, message_id)}
 
 
 def events(db: Database, message_id: str) -> list[tuple[str, str]]:
     with db.read() as conn:
-        return [(e["recipient"], e["event_type"]) for e in messages.events_of(conn, message_id)]
+        return [(e.recipient, e.event_type) for e in messages.events_of(conn, message_id)]
 
 
 @pytest.mark.parametrize("labels", list(SmtpApiErrorLabels))
@@ -154,8 +154,8 @@ def test_suppressed_with_hooks_off_is_silent(db: Database) -> None:
     assert statuses(db, message_id) == {"gone@example.com": "Suppressed"}
     with db.read() as conn:
         (event,) = messages.events_of(conn, message_id)
-    assert event["event_type"] == "Suppressed"
-    assert event["details"]["SuppressionReason"] == "HardBounce"
+    assert event.event_type == "Suppressed"
+    assert event.details["SuppressionReason"] == "HardBounce"
 
 
 def test_suppression_is_per_stream_and_server(db: Database) -> None:

@@ -3,19 +3,36 @@ builders and MIME composition. No database, no sockets."""
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
-from typing import Any
 
 import pytest
 
 from postlane.domain import addresses, bounce_types, ids, mime, payloads, retry, suppression
 from postlane.domain.bounce_types import SmtpApiErrorLabels
-from postlane.domain.suppression import Outcome, Suppression
-from postlane.domain.types import Source, SuppressionReason
+from postlane.domain.records import (
+    Bounce,
+    Message,
+    MessageEvent,
+    Server,
+    Stream,
+    Suppression,
+    Webhook,
+)
+from postlane.domain.suppression import Outcome
+from postlane.domain.types import (
+    DeliveryType,
+    EventType,
+    RecipientStatus,
+    Source,
+    StreamType,
+    SuppressionOrigin,
+    SuppressionReason,
+)
 
 # --- bounce types -----------------------------------------------------------------------
 
@@ -78,7 +95,17 @@ def test_is_smtp_api_error() -> None:
 
 # --- suppression rules ------------------------------------------------------------------
 
-SUPPRESSED = Suppression("a@example.com", "outbound", SuppressionReason.HARD_BOUNCE, "Recipient")
+WHEN = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
+
+
+def suppressed(email: str = "a@example.com",
+               reason: SuppressionReason = SuppressionReason.HARD_BOUNCE,
+               origin: SuppressionOrigin = SuppressionOrigin.RECIPIENT) -> Suppression:
+    return Suppression(email=email, stream="outbound", reason=reason, origin=origin,
+                       server_id=1, created_at=WHEN, id=1)
+
+
+SUPPRESSED = suppressed()
 
 OUTCOMES = [
     (None, Source.SMTP, True, Outcome.DELIVER),
@@ -107,7 +134,7 @@ def test_customer_can_delete() -> None:
 @pytest.mark.parametrize("reason", list(SuppressionReason))
 def test_smtp_api_error_details_names_the_reason(reason: SuppressionReason) -> None:
     details = suppression.smtp_api_error_details(
-        Suppression("who@example.com", "outbound", reason, "Customer"))
+        suppressed("who@example.com", reason, SuppressionOrigin.CUSTOMER))
     assert reason.value in details
     assert "who@example.com" in details and "outbound" in details
 
@@ -236,16 +263,13 @@ DETAILS_KEYS = MESSAGE_KEYS | {"TextBody", "HtmlBody", "Body", "MessageEvents"}
 #: src/client/models/messages/OutboundMessageEvents.ts
 EVENT_KEYS = {"Recipient", "Type", "ReceivedAt", "Details"}
 
-WHEN = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
-
-
-def bounce_row() -> dict[str, Any]:
-    return {"id": 7, "bounce_type": "InternalError", "type_code": 4003, "name": "SMTP API Error",
-            "tag": "welcome", "message_id": "m-1", "server_id": 3, "stream": "outbound",
-            "description": "Recipient is on the suppression list", "details": "HardBounce",
-            "email": "a@example.com", "from_field": "s@example.com", "bounced_at": WHEN,
-            "dump_available": True, "inactive": True, "can_activate": True, "subject": "Hi",
-            "metadata": None, "content": None}
+def bounce_row() -> Bounce:
+    return Bounce(id=7, bounce_type="InternalError", type_code=4003, name="SMTP API Error",
+                  tag="welcome", message_id="m-1", server_id=3, stream="outbound",
+                  recipient_id=None, description="Recipient is on the suppression list",
+                  details="HardBounce", email="a@example.com", from_field="s@example.com",
+                  bounced_at=WHEN, dump_available=True, inactive=True, can_activate=True,
+                  subject="Hi", metadata={}, content=None)
 
 
 def test_bounce_payload_keys() -> None:
@@ -259,73 +283,83 @@ def test_bounce_payload_keys() -> None:
 
 
 def test_suppression_payload_keys() -> None:
-    payload = payloads.suppression({"email": "a@example.com", "reason": "HardBounce",
-                                    "origin": "Recipient", "created_at": WHEN})
+    payload = payloads.suppression(suppressed())
     assert set(payload) == SUPPRESSION_KEYS
     assert payload["CreatedAt"] == "2024-01-15T10:30:00Z"
+    assert (payload["SuppressionReason"], payload["Origin"]) == ("HardBounce", "Recipient")
+    assert type(payload["SuppressionReason"]) is str and type(payload["Origin"]) is str
 
 
 def test_server_payload_keys() -> None:
-    row = {"id": 1, "name": "Default", "color": "Blue", "smtp_api_activated": True,
-           "raw_email_enabled": False, "delivery_type": "Sandbox", "inbound_hash": "abc",
-           "inbound_hook_url": "", "bounce_hook_url": "", "open_hook_url": "",
-           "delivery_hook_url": "", "click_hook_url": "", "post_first_open_only": False,
-           "inbound_domain": "", "inbound_spam_threshold": 0, "track_opens": False,
-           "track_links": "None", "include_bounce_content_in_hook": False,
-           "enable_smtp_api_error_hooks": True}
+    row = Server(id=1, name="Default", color="Blue", smtp_api_activated=True,
+                 raw_email_enabled=False, delivery_type=DeliveryType.SANDBOX, inbound_hash="abc",
+                 inbound_hook_url="", bounce_hook_url="", open_hook_url="",
+                 delivery_hook_url="", click_hook_url="", post_first_open_only=False,
+                 inbound_domain="", inbound_spam_threshold=0, track_opens=False,
+                 track_links="None", include_bounce_content_in_hook=False,
+                 enable_smtp_api_error_hooks=True, created_at=WHEN)
     payload = payloads.server(row, ["tok"], "http://127.0.0.1:1")
     assert set(payload) == SERVER_KEYS
     assert payload["ApiTokens"] == ["tok"] and payload["InboundAddress"].startswith("abc@")
+    assert payload["DeliveryType"] == "Sandbox" and type(payload["DeliveryType"]) is str
 
 
 def test_message_stream_payload_keys() -> None:
-    row = {"id": "outbound", "server_id": 1, "name": "Default", "description": None,
-           "stream_type": "Transactional", "created_at": WHEN, "updated_at": None,
-           "archived_at": None, "unsubscribe_handling": "None"}
+    row = Stream(id="outbound", server_id=1, name="Default", description=None,
+                 stream_type=StreamType.TRANSACTIONAL, created_at=WHEN, updated_at=None,
+                 archived_at=None, unsubscribe_handling="None")
     payload = payloads.message_stream(row)
     assert set(payload) == STREAM_KEYS
+    assert payload["MessageStreamType"] == "Transactional"
     assert payload["SubscriptionManagementConfiguration"] == {"UnsubscribeHandlingType": "None"}
 
 
 def test_webhook_payload_keys() -> None:
-    row = {"id": 2, "url": "http://h/x", "stream": "outbound",
-           "http_auth": {"Username": "u", "Password": "p"},
-           "http_headers": [{"Name": "X-A", "Value": "1"}],
-           "triggers": {"Bounce": {"Enabled": True, "IncludeContent": False}}}
+    row = Webhook(id=2, server_id=1, url="http://h/x", stream="outbound",
+                  http_auth={"Username": "u", "Password": "p"},
+                  http_headers=[{"Name": "X-A", "Value": "1"}],
+                  triggers={"Bounce": {"Enabled": True, "IncludeContent": False}},
+                  created_at=WHEN)
     payload = payloads.webhook(row)
     assert set(payload) == WEBHOOK_KEYS
     assert payload["HttpAuth"] == {"Username": "u", "Password": "p"}
-    assert payloads.webhook({**row, "http_auth": None})["HttpAuth"] is None
+    assert payloads.webhook(dataclasses.replace(row, http_auth=None))["HttpAuth"] is None
 
 
-def message_row() -> dict[str, Any]:
-    return {"id": "m-1", "tag": "", "stream": "outbound",
-            "to_field": '"Doe, Jane" <jane@example.com>', "cc_field": "", "bcc_field": "",
-            "received_at": WHEN, "from_field": "s@example.com", "subject": "Hi",
-            "attachments": [{"Name": "a.txt"}], "track_opens": False, "track_links": "None",
-            "metadata": {"k": "v"}, "sandboxed": True, "text_body": "hello",
-            "html_body": None, "raw": b"Subject: Hi\r\n\r\nhello"}
+def message_row() -> Message:
+    return Message(id="m-1", server_id=1, source=Source.API, tag="", stream="outbound",
+                   to_field='"Doe, Jane" <jane@example.com>', cc_field="", bcc_field="",
+                   reply_to="", received_at=WHEN, from_field="s@example.com", subject="Hi",
+                   attachments=[{"Name": "a.txt"}], headers=[], track_opens=False,
+                   track_links="None", metadata={"k": "v"}, sandboxed=True, text_body="hello",
+                   html_body=None, raw=b"Subject: Hi\r\n\r\nhello", size=22)
 
 
 def test_message_summary_and_details_keys() -> None:
-    summary = payloads.message_summary(message_row(), ["Sent"], ["jane@example.com"])
+    summary = payloads.message_summary(message_row(), [RecipientStatus.SENT],
+                                       ["jane@example.com"])
     assert set(summary) == MESSAGE_KEYS
     assert summary["To"] == [{"Email": "jane@example.com", "Name": "Doe, Jane"}]
     assert summary["Status"] == "Sent" and summary["Attachments"] == ["a.txt"]
-    event = {"recipient": "jane@example.com", "event_type": "Delivered", "occurred_at": WHEN,
-             "details": {"DeliveryMessage": "ok"}}
-    details = payloads.message_details(message_row(), ["Sent"], ["jane@example.com"], [event])
+    event = MessageEvent(id=1, message_id="m-1", recipient="jane@example.com",
+                         event_type=EventType.DELIVERED, occurred_at=WHEN,
+                         details={"DeliveryMessage": "ok"})
+    details = payloads.message_details(message_row(), [RecipientStatus.SENT],
+                                       ["jane@example.com"], [event])
     assert set(details) == DETAILS_KEYS
     assert [set(e) for e in details["MessageEvents"]] == [EVENT_KEYS]
     assert details["HtmlBody"] == "" and details["Body"].endswith("hello")
 
 
 def test_message_status_rollup() -> None:
+    status = RecipientStatus
     assert payloads.message_status([]) == "Queued"
-    assert payloads.message_status(["Sent", "Queued"]) == "Queued"
-    assert payloads.message_status(["Sent", "Bounced"]) == "Sent"
-    assert payloads.message_status(["Bounced", "Suppressed"]) == "Bounced"
-    assert payloads.message_status(["Suppressed"]) == "Suppressed"
+    assert payloads.message_status([status.SENT, status.QUEUED]) == "Queued"
+    assert payloads.message_status([status.SENT, status.BOUNCED]) == "Sent"
+    assert payloads.message_status([status.BOUNCED, status.SUPPRESSED]) == "Bounced"
+    assert payloads.message_status([status.SUPPRESSED]) == "Suppressed"
+    assert payloads.message_status([status.SUPPRESSED, status.FAILED]) == "Failed"
+    assert type(payloads.message_status([status.SUPPRESSED])) is str
 
 
 def test_iso_is_utc_with_z() -> None:

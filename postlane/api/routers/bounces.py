@@ -22,8 +22,8 @@ router = APIRouter()
 def _search(db: Database, server_id: int, count: int, offset: int,
             filters: dict[str, Any]) -> dict[str, Any]:
     with db.read() as conn:
-        total, rows = bounces.search(conn, server_id, count=count, offset=offset, **filters)
-    return {"TotalCount": total, "Bounces": [payloads.bounce(r) for r in rows]}
+        page = bounces.search(conn, server_id, count=count, offset=offset, **filters)
+    return {"TotalCount": page.total, "Bounces": [payloads.bounce(b) for b in page.items]}
 
 
 _SEARCH = [
@@ -90,10 +90,12 @@ def _stats(db: Database, server_id: int) -> dict[str, Any]:
     with db.read() as conn:
         by_type = bounces.counts_by_type(conn, server_id)
         inactive = bounces.inactive_count(conn, server_id)
-    rows: list[dict[str, Any]] = [{"Name": "All", "Count": sum(n for _, n in by_type)}]
-    for type_name, n in by_type:
-        known = bounce_types.lookup(type_name)
-        rows.append({"Type": type_name, "Name": known.name if known else type_name, "Count": n})
+    rows: list[dict[str, Any]] = [{"Name": "All", "Count": sum(c.count for c in by_type)}]
+    for counted in by_type:
+        known = bounce_types.lookup(counted.bounce_type)
+        rows.append({"Type": counted.bounce_type,
+                     "Name": known.name if known else counted.bounce_type,
+                     "Count": counted.count})
     return {"InactiveMails": inactive, "Bounces": rows}
 
 

@@ -148,8 +148,8 @@ def _send(db: Database, sub: Submission, to_field: str) -> dict[str, Any]:
         server = servers.get(conn, sub.server_id)
         assert server is not None
         fates = screening.screen(conn, sub.server_id, sub.stream, Source.API,
-                                 server["enable_smtp_api_error_hooks"], sub.recipients)
-        inactive = [k for k, (fate, _) in fates.items() if fate is Outcome.REJECT]
+                                 server.enable_smtp_api_error_hooks, sub.recipients)
+        inactive = [k for k, fate in fates.items() if fate.outcome is Outcome.REJECT]
         if len(inactive) == len(fates):
             raise ApiError(ErrorCode.INACTIVE_RECIPIENT, inactive_recipients_message(inactive))
         sub.recipients = [r for r in sub.recipients if addresses.normalize(r) not in inactive]
@@ -167,7 +167,7 @@ def _delivery_type(db: Database, server_id: int) -> DeliveryType:
         row = servers.get(conn, server_id)
     if row is None:
         raise ApiError(ErrorCode.BAD_TOKEN, "The server for this token no longer exists.", 401)
-    return DeliveryType(row["delivery_type"])
+    return row.delivery_type
 
 
 @router.post("/email", openapi_extra=openapi.extra(EmailRequest))

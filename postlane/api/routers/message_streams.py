@@ -14,8 +14,9 @@ from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
 from postlane.domain import payloads
 from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.records import Stream
 from postlane.domain.types import StreamType
-from postlane.store import streams
+from postlane.store import Transaction, streams
 from postlane.store.database import Database
 from postlane.store.schema import utcnow
 
@@ -52,7 +53,7 @@ def _not_found(stream_id: str) -> ApiError:
                     f"The message stream for the provided 'ID' ({stream_id}) was not found.")
 
 
-def _require(conn: Any, server_id: int, stream_id: str) -> Any:
+def _require(conn: Transaction, server_id: int, stream_id: str) -> Stream:
     row = streams.get(conn, server_id, stream_id)
     if row is None:
         raise _not_found(stream_id)
@@ -109,19 +110,19 @@ def _edit(db: Database, server_id: int, stream_id: str, req: StreamRequest) -> d
 def _archive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
     with db.write() as conn:
         row = _require(conn, server_id, stream_id)
-        if row["id"] in _PERMANENT:
+        if row.id in _PERMANENT:
             raise ApiError(ErrorCode.STREAM_INVALID,
-                           f"The default '{row['id']}' stream cannot be archived.")
-        when = row["archived_at"] or utcnow()
-        streams.set_archived(conn, server_id, row["id"], when)
-    return {"ID": row["id"], "ServerID": server_id,
+                           f"The default '{row.id}' stream cannot be archived.")
+        when = row.archived_at or utcnow()
+        streams.set_archived(conn, server_id, row.id, when)
+    return {"ID": row.id, "ServerID": server_id,
             "ExpectedPurgeDate": payloads.iso(when + payloads.STREAM_PURGE_AFTER)}
 
 
 def _unarchive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
     with db.write() as conn:
         row = _require(conn, server_id, stream_id)
-        streams.set_archived(conn, server_id, row["id"], None)
+        streams.set_archived(conn, server_id, row.id, None)
         return payloads.message_stream(_require(conn, server_id, stream_id))
 
 

@@ -14,16 +14,17 @@ from postlane.api.auth import ServerContext, account_token, server_token
 from postlane.api.models import parse
 from postlane.api.request import read_json
 from postlane.domain import payloads
+from postlane.domain.records import Server
 from postlane.services import servers as server_service
 from postlane.services.servers import ServerFields
-from postlane.store import servers, tokens
+from postlane.store import Transaction, servers, tokens
 from postlane.store.database import Database
 
 router = APIRouter()
 
 
-def _payload(conn: Any, row: Any, api_url: str) -> dict[str, Any]:
-    return payloads.server(row, tokens.tokens_of(conn, row["id"]), api_url)
+def _payload(conn: Transaction, row: Server, api_url: str) -> dict[str, Any]:
+    return payloads.server(row, tokens.tokens_of(conn, row.id), api_url)
 
 
 def _create(db: Database, fields: ServerFields, api_url: str) -> dict[str, Any]:
@@ -47,8 +48,9 @@ def _get(db: Database, server_id: int, api_url: str) -> dict[str, Any]:
 def _list(db: Database, count: int, offset: int, name: str | None,
           api_url: str) -> dict[str, Any]:
     with db.read() as conn:
-        total, rows = servers.listing(conn, count, offset, name)
-        return {"TotalCount": total, "Servers": [_payload(conn, r, api_url) for r in rows]}
+        page = servers.listing(conn, count, offset, name)
+        return {"TotalCount": page.total,
+                "Servers": [_payload(conn, r, api_url) for r in page.items]}
 
 
 def _delete(db: Database, server_id: int) -> dict[str, Any]:
@@ -57,7 +59,7 @@ def _delete(db: Database, server_id: int) -> dict[str, Any]:
         if row is None:
             raise server_service.not_found(server_id)
         servers.delete(conn, server_id)
-    return {"ErrorCode": 0, "Message": f"Server {row['name']} removed."}
+    return {"ErrorCode": 0, "Message": f"Server {row.name} removed."}
 
 
 @router.get("/servers",

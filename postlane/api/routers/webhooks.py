@@ -14,6 +14,7 @@ from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
 from postlane.domain import payloads
 from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.records import Webhook
 from postlane.services import webhooks as webhook_service
 from postlane.store import streams, webhooks
 from postlane.store.database import Database
@@ -97,7 +98,7 @@ def _not_found(webhook_id: int) -> ApiError:
     return ApiError(ErrorCode.WEBHOOK_NOT_FOUND, f"Webhook {webhook_id} was not found.")
 
 
-def _values(req: WebhookRequest, current: dict[str, Any] | None) -> dict[str, Any]:
+def _values(req: WebhookRequest, current: Webhook | None) -> dict[str, Any]:
     values: dict[str, Any] = {}
     if req.url is not None:
         values["url"] = req.url
@@ -132,10 +133,10 @@ def _update(db: Database, server_id: int, webhook_id: int, req: WebhookRequest) 
         row = webhooks.get(conn, server_id, webhook_id)
         if row is None:
             raise _not_found(webhook_id)
-        if req.message_stream and req.message_stream.lower() != row["stream"]:
+        if req.message_stream and req.message_stream.lower() != row.stream:
             raise ApiError(ErrorCode.WEBHOOK_INVALID,
                            "A webhook's MessageStream cannot be changed.")
-        webhooks.update(conn, server_id, webhook_id, _values(req, dict(row)))
+        webhooks.update(conn, server_id, webhook_id, _values(req, row))
         row = webhooks.get(conn, server_id, webhook_id)
     assert row is not None
     return payloads.webhook(row)
