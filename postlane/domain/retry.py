@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+#: When to try a job again after its n-th attempt failed (seconds), or None: no more tries.
+RetryIn = Callable[[int], float | None]
 
 #: Postmark-like webhook retry schedule (seconds): 1, 5, 10, 10, 10, 15, 30 min, 1, 2, 6 h.
 WEBHOOK_SCHEDULE: tuple[float, ...] = (60, 300, 600, 600, 600, 900, 1800, 3600, 7200, 21600)

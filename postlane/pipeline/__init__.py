@@ -19,6 +19,7 @@ that queue follow-up jobs look up :func:`enqueue_many` when they run.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,14 @@ class Stage:
     def max_attempts(self) -> int:
         return retry.max_attempts(self.schedule)
 
+    def retry_in(self, scale: float) -> retry.RetryIn:
+        """This kind's schedule as the steps and the runner apply it (tests shrink it)."""
+        return functools.partial(_delay, schedule=self.schedule, scale=scale)
+
+
+def _delay(attempts_made: int, *, schedule: tuple[float, ...], scale: float) -> float | None:
+    return retry.next_delay(attempts_made, schedule, scale)
+
 
 # --- each kind's step, adapted to the two shapes above ------------------------------------
 
@@ -86,12 +95,13 @@ def _screen_many(conn: Transaction, batch: Sequence[Job], settings: Settings) ->
 
 async def _deliver(res: Resources, job: Job) -> None:
     await deliver.run(res.tx, job, res.transport, res.settings.bounce_domain,
-                      res.settings.retry_scale)
+                      BY_KIND[JobKind.DELIVER].retry_in(res.settings.retry_scale))
 
 
 async def _notify(res: Resources, job: Job) -> None:
     await notify.run(res.db, res.tx, res.clients.pick(), job,
-                     res.settings.webhook_timeout_seconds, res.settings.retry_scale)
+                     res.settings.webhook_timeout_seconds,
+                     BY_KIND[JobKind.NOTIFY].retry_in(res.settings.retry_scale))
 
 
 def _dsn(conn: Transaction, job: Job, settings: Settings) -> None:

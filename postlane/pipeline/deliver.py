@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from postlane.domain import bounce_types, mime, payloads, verp
 from postlane.domain.records import Message, Recipient, Server
-from postlane.domain.retry import DELIVERY_SCHEDULE, next_delay
+from postlane.domain.retry import RetryIn
 from postlane.domain.types import (
     DeliveryType,
     EventType,
@@ -72,7 +72,8 @@ def _prepare(conn: Transaction, job: jobs.Job) -> _Loaded | None:
 
 
 async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, bounce_domain: str,
-              retry_scale: float) -> None:
+              retry_in: RetryIn) -> None:
+    """``retry_in`` is the registry's schedule for deliver jobs (pipeline.Stage)."""
     loaded = await tx.submit(functools.partial(_prepare, job=job))
     if loaded is None:
         return
@@ -80,18 +81,17 @@ async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, bounce_do
     raw = mime.for_delivery(message.raw or b"", message.id)
     mail_from = verp.return_path(message.id, bounce_domain)
     results = await transport.send(mail_from, [r.address for r in loaded.pending], raw)
-    await tx.submit(functools.partial(_record, job=job, results=results,
-                                      retry_scale=retry_scale))
+    await tx.submit(functools.partial(_record, job=job, results=results, retry_in=retry_in))
 
 
 def _record(conn: Transaction, *, job: jobs.Job, results: Mapping[str, RcptResult],
-            retry_scale: float) -> None:
+            retry_in: RetryIn) -> None:
     loaded = _load(conn, job)
     if loaded is None:
         jobs.complete(conn, job)
         return
     message, server = loaded.message, loaded.server
-    delay = next_delay(job.attempts, DELIVERY_SCHEDULE, retry_scale)
+    delay = retry_in(job.attempts)
     final = delay is None or job.attempts >= job.max_attempts
     waiting = []
     for recipient in loaded.pending:

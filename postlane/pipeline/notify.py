@@ -15,7 +15,7 @@ import httpx
 
 from postlane.domain import payloads
 from postlane.domain.records import Bounce, Server, Webhook, WebhookDelivery
-from postlane.domain.retry import WEBHOOK_SCHEDULE, next_delay
+from postlane.domain.retry import RetryIn
 from postlane.domain.types import DeliveryState, JobKind, WebhookTrigger
 from postlane.store import Transaction, jobs, webhooks
 from postlane.store.database import Database
@@ -179,13 +179,14 @@ class _Delivered:
 
 
 async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: jobs.Job,
-              timeout: float, retry_scale: float) -> None:
+              timeout: float, retry_in: RetryIn) -> None:
+    """``retry_in`` is the registry's schedule for notify jobs (pipeline.Stage)."""
     delivery = await db.run(_load, db, int(job.ref))
     if delivery is None or delivery.state is DeliveryState.DELIVERED:
         await tx.submit(functools.partial(jobs.complete, job=job))
         return
     result = await post(client, delivery, timeout)
-    delay = None if result.give_up else next_delay(job.attempts, WEBHOOK_SCHEDULE, retry_scale)
+    delay = None if result.give_up else retry_in(job.attempts)
     final = result.delivered or delay is None or job.attempts >= job.max_attempts
     if result.delivered:  # the common case: many are recorded together
         done = _Delivered(job, result.status)

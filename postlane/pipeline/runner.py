@@ -21,7 +21,6 @@ from postlane import pipeline
 from postlane.config import Settings
 from postlane.domain.errors import DatabaseUnavailable
 from postlane.domain.jobs import Job
-from postlane.domain.retry import next_delay
 from postlane.domain.types import JobKind
 from postlane.pipeline import notify, transports
 from postlane.store import Transaction, jobs, retention
@@ -165,8 +164,7 @@ class Worker:
         either: keep trying while our lease lasts, so after a short outage the job runs
         again on its retry schedule instead of waiting for the lease to run out (as
         after a crash)."""
-        schedule = pipeline.BY_KIND[job.kind].schedule
-        delay = next_delay(job.attempts, schedule, self.settings.retry_scale)
+        delay = pipeline.BY_KIND[job.kind].retry_in(self.settings.retry_scale)(job.attempts)
         record = functools.partial(jobs.fail, job=job, error=f"{type(exc).__name__}: {exc}",
                                    retry_in=delay)
         loop = asyncio.get_running_loop()

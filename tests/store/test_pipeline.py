@@ -187,7 +187,8 @@ def test_deliver_on_sandbox_marks_sent(db: Database) -> None:
     tx = GroupCommitter(db)
     tx.start()
     try:
-        asyncio.run(deliver.run(tx, job, transport, "b.example", 1.0))
+        asyncio.run(deliver.run(tx, job, transport, "b.example",
+                                pipeline.BY_KIND[JobKind.DELIVER].retry_in(1.0)))
     finally:
         tx.stop()
 
