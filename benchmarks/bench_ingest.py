@@ -69,7 +69,7 @@ def run(quick: bool) -> list[Row]:
     messages, runs = (3000, 1) if quick else (20000, 3)
     processes = int(os.environ.get("POSTLANE_BENCH_SMTP_PROCESSES", "2"))
     with tempfile.TemporaryDirectory(prefix="postlane-ingest-") as tmp:
-        os.chmod(tmp, 0o755)  # Postfix's daemons run as the postfix user and must get in
+        Path(tmp).chmod(0o755)  # Postfix's daemons run as the postfix user and must get in
         env = _env(Path(tmp), messages, runs)
         subprocess.run(["bash", str(ANCHORS / "setup.sh")], env=env, check=True,
                        stdout=subprocess.DEVNULL)

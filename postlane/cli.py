@@ -27,8 +27,8 @@ def _settings(**flags: Any) -> Settings:
 
 def _banner(settings: Settings, boot: Bootstrap) -> str:
     roles = settings.roles
-    lines = [f"Postlane {__version__} ({', '.join(roles)}) on "
-             f"{settings.effective_database_url.split('@')[-1]}"]
+    lines = [(f"Postlane {__version__} ({', '.join(roles)}) on "
+              f"{settings.effective_database_url.split('@')[-1]}")]
     if "api" in roles:
         lines.append(f"  HTTP API        : {settings.api_url}")
     if "smtp" in roles:

@@ -81,48 +81,64 @@ class Postlane:
     async def serve(self, stop: asyncio.Event, ready: Callable[[], None] | None = None) -> None:
         if self._smtp_sock is None and self._api_sock is None and self._inbound_sock is None:
             self.bind()
-        roles = self.settings.roles
-        worker = Worker(self.db, self.settings) if "worker" in roles else None
-        on_accepted = worker.wake if worker else None
-        if self.wake_pipe is not None:
-            if worker is not None:
-                self.wake_pipe.listen(asyncio.get_running_loop(), worker.wake)
-            else:
-                on_accepted = self.wake_pipe.poke
-        tasks: list[asyncio.Task[None]] = []
-        smtp_server = None
-        inbound_server = None
-        api_server = None
+        worker = Worker(self.db, self.settings) if "worker" in self.settings.roles else None
+        on_accepted = self._wake_hook(worker)
         committer = GroupCommitter(self.db)
-        if self._smtp_sock is not None:
-            committer.start()
-            smtp_server = await listener.start(self.db, self.settings, committer, on_accepted,
-                                               sock=self._smtp_sock)
-        if self._inbound_sock is not None:
-            inbound_server = await inbound.start(self.db, self.settings, on_accepted,
-                                                 sock=self._inbound_sock)
-        if self._api_sock is not None:
-            app = http_app(self.db, self.settings, on_accepted)
-            config = uvicorn.Config(app, log_level="warning", lifespan="off",
-                                    access_log=False, timeout_graceful_shutdown=5)
-            api_server = uvicorn.Server(config)
-            tasks.append(asyncio.create_task(api_server.serve(sockets=[self._api_sock])))
-            while not api_server.started and not tasks[-1].done():
-                await asyncio.sleep(0.01)
+        mail_servers = await self._start_mail_servers(committer, on_accepted)
+        tasks: list[asyncio.Task[None]] = []
+        api_server = await self._start_api(on_accepted, tasks)
         if worker is not None:
             tasks.append(asyncio.create_task(worker.run(stop)))
         if ready is not None:
             ready()
         await stop.wait()
-        for mail_server in (smtp_server, inbound_server):
-            if mail_server is not None:
-                mail_server.close()
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(mail_server.wait_closed(), 5)
+        for mail_server in mail_servers:
+            mail_server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(mail_server.wait_closed(), 5)
         committer.stop()
         if api_server is not None:
             api_server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _wake_hook(self, worker: Worker | None) -> Callable[[], None] | None:
+        """What an accept calls to wake the worker: directly in this process, or through
+        the pipe when the worker runs in processes of its own."""
+        if self.wake_pipe is None:
+            return worker.wake if worker else None
+        if worker is not None:
+            self.wake_pipe.listen(asyncio.get_running_loop(), worker.wake)
+            return worker.wake
+        return self.wake_pipe.poke
+
+    async def _start_mail_servers(self, committer: GroupCommitter,
+                                  on_accepted: Callable[[], None] | None
+                                  ) -> list[asyncio.Server]:
+        started: list[asyncio.Server] = []
+        if self._smtp_sock is not None:
+            committer.start()
+            started.append(await listener.start(self.db, self.settings, committer, on_accepted,
+                                                sock=self._smtp_sock))
+        if self._inbound_sock is not None:
+            started.append(await inbound.start(self.db, self.settings, on_accepted,
+                                               sock=self._inbound_sock))
+        return started
+
+    async def _start_api(self, on_accepted: Callable[[], None] | None,
+                         tasks: list[asyncio.Task[None]]) -> uvicorn.Server | None:
+        """uvicorn on the bound socket; returns once it accepts requests."""
+        if self._api_sock is None:
+            return None
+        app = http_app(self.db, self.settings, on_accepted)
+        config = uvicorn.Config(app, log_level="warning", lifespan="off",
+                                access_log=False, timeout_graceful_shutdown=5)
+        api_server = uvicorn.Server(config)
+        task = asyncio.create_task(api_server.serve(sockets=[self._api_sock]))
+        tasks.append(task)
+        # uvicorn offers no event for "started": poll its flag.
+        while not api_server.started and not task.done():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+        return api_server
 
     @property
     def _smtp_reuse_port(self) -> bool:

@@ -15,37 +15,47 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
             attachments: list[dict[str, Any]], message_id: str, domain: str) -> bytes:
     """``attachments`` carry decoded bytes under "Data"."""
     msg = EmailMessage()
-    msg["From"] = from_field
-    if to_field:
-        msg["To"] = to_field
-    if cc_field:
-        msg["Cc"] = cc_field
-    if reply_to:
-        msg["Reply-To"] = reply_to
+    addressed = {"From": from_field, "To": to_field, "Cc": cc_field, "Reply-To": reply_to}
+    for name, value in addressed.items():
+        if value or name == "From":
+            msg[name] = value
     msg["Subject"] = subject
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = make_msgid(idstring=message_id, domain=domain)
     for header in headers:
         msg[header["Name"]] = header["Value"]
+    _set_bodies(msg, text_body, html_body)
+    for att in attachments:
+        _attach(msg, att)
+    _refuse_line_breaks(msg)
+    return bytes(msg)
+
+
+def _set_bodies(msg: EmailMessage, text_body: str | None, html_body: str | None) -> None:
+    """Text alone, HTML alone, or both as multipart/alternative (text first)."""
     if text_body is not None:
         msg.set_content(text_body)
         if html_body is not None:
             msg.add_alternative(html_body, subtype="html")
     elif html_body is not None:
         msg.set_content(html_body, subtype="html")
-    for att in attachments:
-        maintype, _, subtype = (att.get("ContentType") or "application/octet-stream").partition("/")
-        msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype or "octet-stream",
-                           filename=att.get("Name") or "attachment",
-                           cid=f"<{att['ContentID']}>" if att.get("ContentID") else None)
+
+
+def _attach(msg: EmailMessage, att: dict[str, Any]) -> None:
+    maintype, _, subtype = (att.get("ContentType") or "application/octet-stream").partition("/")
+    msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype or "octet-stream",
+                       filename=att.get("Name") or "attachment",
+                       cid=f"<{att['ContentID']}>" if att.get("ContentID") else None)
+
+
+def _refuse_line_breaks(msg: EmailMessage) -> None:
+    """RFC 2047 words are decoded when a header is set, and Python before 3.11.10
+    (CVE-2024-6923) writes a decoded CR/LF out as is: a forged header."""
     for part in msg.walk():
         for name, value in part.items():
-            # RFC 2047 words are decoded when a header is set, and Python before 3.11.10
-            # (CVE-2024-6923) writes a decoded CR/LF out as is: a forged header.
             if limits.has_line_break(str(value)):
                 raise ValueError(f"the {name} header would contain a line break "
                                  "(encoded words count)")
-    return bytes(msg)
 
 
 def for_delivery(raw: bytes, message_id: str) -> bytes:

@@ -97,11 +97,11 @@ def enqueue_many(conn: Transaction, notices: Sequence[Notice]) -> int:
         key = (notice.server.id, notice.stream)
         if key not in hooks:
             hooks[key] = webhooks.listing(conn, *key)
-        for target in _targets(notice, hooks[key]):
-            rows.append({"server_id": notice.server.id, "webhook_id": target.webhook_id,
-                         "url": target.url, "record_type": notice.record_type,
-                         "payload": notice.build(target.include_content),
-                         "http_auth": target.http_auth, "http_headers": target.http_headers})
+        rows.extend({"server_id": notice.server.id, "webhook_id": target.webhook_id,
+                     "url": target.url, "record_type": notice.record_type,
+                     "payload": notice.build(target.include_content),
+                     "http_auth": target.http_auth, "http_headers": target.http_headers}
+                    for target in _targets(notice, hooks[key]))
     delivery_ids = webhooks.add_deliveries(conn, rows)
     from postlane import pipeline  # the registry imports this module: looked up when run
 

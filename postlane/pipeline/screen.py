@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from postlane import screening
 from postlane.domain import bounce_types, suppression
-from postlane.domain.records import Message, Recipient, Server
-from postlane.domain.suppression import Outcome, Suppression
+from postlane.domain.records import Message, Recipient, Server, Suppression
+from postlane.domain.suppression import Outcome
 from postlane.domain.types import EventType, JobKind, RecipientStatus
 from postlane.pipeline import bounce
 from postlane.store import Transaction, jobs, messages, servers

@@ -42,7 +42,7 @@ def _write_atomically(path: Path, data: bytes, mode: int) -> None:
     temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temp.write_bytes(data)
     temp.chmod(mode)
-    os.replace(temp, path)
+    temp.replace(path)
 
 
 def server_context(cert_file: Path, key_file: Path) -> ssl.SSLContext:

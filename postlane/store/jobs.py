@@ -123,7 +123,7 @@ def refs_with(conn: Connection, kind: JobKind, refs: Sequence[str]) -> set[str]:
 
 def counts(conn: Connection) -> dict[str, int]:
     rows = conn.execute(sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state)).all()
-    return {state: n for state, n in rows}
+    return {str(state): int(n) for state, n in rows}
 
 
 def next_run_at(conn: Connection) -> datetime | None:

@@ -46,7 +46,7 @@ class LoginRequired(Exception):
 
 def require_login(request: Request) -> None:
     if not request.session.get(SESSION_KEY):
-        raise LoginRequired()
+        raise LoginRequired
 
 
 def login_redirect(request: Request) -> RedirectResponse:

@@ -14,7 +14,7 @@ from tests.support.harness import RunningServer, make_message
 
 
 def _when(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return datetime.fromisoformat(value)
 
 
 def _rest_send(api: httpx.Client, stream: str) -> httpx.Response:

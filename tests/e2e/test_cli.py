@@ -159,7 +159,7 @@ def _connections_by_process(port: int, pids: list[int]) -> Counter[int | None]:
     for pid in pids:
         for fd in Path(f"/proc/{pid}/fd").iterdir():
             with contextlib.suppress(OSError):
-                target = os.readlink(fd)
+                target = str(fd.readlink())
                 if target.startswith("socket:["):
                     owner[target[len("socket:["):-1]] = pid
     counts: Counter[int | None] = Counter()

@@ -196,9 +196,8 @@ def smtp_recipients(i: int) -> list[str]:
 
 
 def api_items(start: int, count: int) -> list[tuple[str, str]]:
-    items = []
-    for j in range(start, start + count):
-        items.append((f"api{j}@example.com", BLOCKED[j % len(BLOCKED)] if j % 5 == 0 else ""))
+    items = [(f"api{j}@example.com", BLOCKED[j % len(BLOCKED)] if j % 5 == 0 else "")
+             for j in range(start, start + count)]
     items.append((BLOCKED[start % len(BLOCKED)], ""))  # refused, stored nowhere
     return items
 

@@ -106,10 +106,10 @@ def test_garbage_is_one_unknown_item() -> None:
 @pytest.mark.parametrize("raw", [
     b"",
     b"\x00\xff\xfe\x80" * 50,
-    b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\n\n--x\n"
-    b"Content-Type: text/plain\n\nno status part\n--x--\n",
-    b"Content-Type: multipart/report; report-type=disposition-notification; boundary=x\n\n"
-    b"--x\nContent-Type: message/disposition-notification\n\nDisposition: displayed\n--x--\n",
+    (b"Content-Type: multipart/report; report-type=delivery-status; boundary=x\n\n--x\n"
+     b"Content-Type: text/plain\n\nno status part\n--x--\n"),
+    (b"Content-Type: multipart/report; report-type=disposition-notification; boundary=x\n\n"
+     b"--x\nContent-Type: message/disposition-notification\n\nDisposition: displayed\n--x--\n"),
     b"Content-Type: multipart/report; boundary=x\n\n--x\nContent-Type: message/delivery-sta",
 ])
 def test_unreadable_reports_never_raise(raw: bytes) -> None:

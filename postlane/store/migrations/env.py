@@ -1,6 +1,7 @@
 """Alembic environment: uses the connection handed over by postlane.store.migrate."""
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from postlane.store.database import create_engine
 from postlane.store.schema import metadata
@@ -19,7 +20,7 @@ def run() -> None:
     _migrate(connection)
 
 
-def _migrate(connection) -> None:
+def _migrate(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=metadata,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
