@@ -4,7 +4,6 @@ ids: tests/api/test_api_bounces.py."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from postlane.domain.types import SuppressionOrigin, SuppressionReason
 from postlane.store import bounces, suppressions
 from postlane.store.database import Database
 from tests.support.harness import RunningServer, make_message, smtp_send, wait_until
+from tests.support.records import hard_bounce
 
 OLD = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
 
@@ -62,12 +62,8 @@ def smtp_bounce(server: RunningServer, email: str, stream: str = "outbound", tag
 def insert_hard_bounce(db: Database, server: RunningServer, email: str, inactive: bool,
                        when: datetime = OLD) -> int:
     with db.write() as conn:
-        return bounces.insert_many(conn, [{
-            "server_id": server.server_id, "stream": "outbound", "message_id": str(uuid.uuid4()),
-            "bounce_type": "HardBounce", "type_code": 1, "name": "Hard bounce",
-            "description": "Unknown user", "details": "550 5.1.1 no such user", "email": email,
-            "inactive": inactive, "can_activate": inactive, "bounced_at": when,
-        }])[0]
+        return bounces.insert_many(conn, [hard_bounce(server.server_id, email, inactive,
+                                                      when)])[0].id
 
 
 def test_bounce_record(server: RunningServer) -> None:
