@@ -15,8 +15,9 @@ from postlane import bootstrap, processes
 from postlane.api.app import create_app
 from postlane.asgi.frontends import Frontends
 from postlane.config import Settings
+from postlane.mx import reports
 from postlane.pipeline.runner import Worker
-from postlane.smtp import inbound, listener
+from postlane.smtp import listener
 from postlane.store import migrate
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
@@ -120,7 +121,7 @@ class Postlane:
             started.append(await listener.start(self.db, self.settings, committer, on_accepted,
                                                 sock=self._smtp_sock))
         if self._inbound_sock is not None:
-            started.append(await inbound.start(self.db, self.settings, on_accepted,
+            started.append(await reports.start(self.db, self.settings, on_accepted,
                                                sock=self._inbound_sock))
         return started
 

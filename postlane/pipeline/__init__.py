@@ -28,8 +28,9 @@ from postlane.config import Settings
 from postlane.domain import retry
 from postlane.domain.jobs import Job
 from postlane.domain.types import JobKind
+from postlane.outbound.transports import Transport
+from postlane.outbound.webhooks import ClientPool
 from postlane.pipeline import deliver, dsn, notify, screen
-from postlane.pipeline.transports import Transport
 from postlane.store import Transaction, jobs
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
@@ -43,7 +44,7 @@ class Resources:
     tx: GroupCommitter
     settings: Settings
     transport: Transport
-    clients: notify.ClientPool
+    clients: ClientPool
 
 
 #: A step with effects outside the database (an SMTP transaction, a webhook POST): it

@@ -23,9 +23,9 @@ from postlane.domain.types import (
     SuppressionReason,
     WebhookTrigger,
 )
+from postlane.outbound.smtp_client import RcptResult, Verdict
+from postlane.outbound.transports import Transport
 from postlane.pipeline import bounce, notify
-from postlane.pipeline.smtp_client import RcptResult, Verdict
-from postlane.pipeline.transports import Transport
 from postlane.store import Transaction, jobs, messages, servers
 from postlane.store.group_commit import GroupCommitter
 from postlane.store.schema import utcnow

@@ -3,9 +3,7 @@ with retries. Each target gets its own delivery row (the log) and its own job.""
 
 from __future__ import annotations
 
-import base64
 import functools
-import itertools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,36 +15,12 @@ from postlane.domain import payloads
 from postlane.domain.records import Bounce, Server, Webhook, WebhookDelivery
 from postlane.domain.retry import RetryIn
 from postlane.domain.types import DeliveryState, JobKind, WebhookTrigger
+from postlane.outbound.webhooks import post
 from postlane.store import Transaction, jobs, webhooks
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
-
-#: Postmark stops retrying when an endpoint answers 403: the receiver refuses on purpose.
-_STOP_STATUSES = frozenset({403})
-
-
-class ClientPool:
-    """Several small httpx clients taken in turn: one client with a large connection pool
-    costs markedly more CPU per request (its pool bookkeeping grows with the pool)."""
-
-    def __init__(self, clients: int = 8, connections_each: int = 8) -> None:
-        # One TLS context for them all: each client would load the CA bundle again (most
-        # of a worker's start-up time).
-        tls = httpx.create_ssl_context()
-        self._clients = [httpx.AsyncClient(follow_redirects=False, verify=tls,
-                                           limits=httpx.Limits(max_connections=connections_each))
-                         for _ in range(clients)]
-        self._turn = itertools.cycle(self._clients)
-
-    def pick(self) -> httpx.AsyncClient:
-        return next(self._turn)
-
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
-
 
 @dataclass(frozen=True)
 class Notice:
@@ -69,16 +43,6 @@ class Target:
     http_auth: dict[str, str] | None
     http_headers: list[dict[str, str]]
     include_content: bool
-
-
-@dataclass(frozen=True)
-class PostResult:
-    """How one POST went; ``give_up`` when the receiver refused for good (403)."""
-
-    delivered: bool
-    give_up: bool
-    status: int | None
-    error: str | None
 
 
 def enqueue(conn: Transaction, server: Server, stream: str, trigger: WebhookTrigger,
@@ -142,32 +106,6 @@ def bounce_notice(server: Server, bounce: Bounce) -> Notice:
                   WebhookTrigger.SPAM_COMPLAINT if spam else WebhookTrigger.BOUNCE,
                   "SpamComplaint" if spam else "Bounce",
                   functools.partial(payloads.bounce, bounce))
-
-
-def _request_headers(delivery: WebhookDelivery) -> dict[str, str]:
-    headers = {"Content-Type": "application/json", "User-Agent": "Postlane"}
-    for header in delivery.http_headers or []:
-        if header.get("Name"):
-            headers[str(header["Name"])] = str(header.get("Value", ""))
-    auth = delivery.http_auth
-    if auth and (auth.get("Username") or auth.get("Password")):
-        pair = f"{auth.get('Username', '')}:{auth.get('Password', '')}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
-    return headers
-
-
-async def post(client: httpx.AsyncClient, delivery: WebhookDelivery,
-               timeout: float) -> PostResult:
-    """POST once."""
-    try:
-        response = await client.post(delivery.url, json=delivery.payload,
-                                     headers=_request_headers(delivery), timeout=timeout)
-    except httpx.HTTPError as exc:
-        return PostResult(False, False, None, f"{type(exc).__name__}: {exc}")
-    if 200 <= response.status_code < 300:
-        return PostResult(True, False, response.status_code, None)
-    give_up = response.status_code in _STOP_STATUSES
-    return PostResult(False, give_up, response.status_code, f"HTTP {response.status_code}")
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from postlane.config import Settings
 from postlane.domain.errors import DatabaseUnavailable
 from postlane.domain.jobs import Job
 from postlane.domain.types import JobKind
-from postlane.pipeline import notify, transports
+from postlane.outbound import transports
+from postlane.outbound.webhooks import ClientPool
 from postlane.store import Transaction, jobs, retention
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter, Many
@@ -43,7 +44,7 @@ class Worker:
         self._slots = asyncio.Semaphore(settings.worker_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._clients: notify.ClientPool | None = None
+        self._clients: ClientPool | None = None
         #: What steps that reach outside the database use; made when the worker runs.
         self._resources: pipeline.Resources | None = None
         self.transport = transports.build(settings)
@@ -64,7 +65,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self.tx.start()
-        self._clients = notify.ClientPool()
+        self._clients = ClientPool()
         self._resources = pipeline.Resources(self.db, self.tx, self.settings, self.transport,
                                              self._clients)
         retaining = asyncio.create_task(self._retain(stop))

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from postlane.pipeline.transports import parse_relay_url
+from postlane.outbound.transports import parse_relay_url
 from tests.support.harness import RunningServer, start_server, test_settings, wait_until
 from tests.support.smtp_peer import RulePeer
 

@@ -29,7 +29,8 @@ from postlane.domain.types import (
     SuppressionOrigin,
     SuppressionReason,
 )
-from postlane.pipeline import deliver, screen, transports
+from postlane.outbound import transports
+from postlane.pipeline import deliver, screen
 from postlane.pipeline.runner import Worker
 from postlane.store import jobs, messages, servers, suppressions, webhooks
 from postlane.store.database import Database

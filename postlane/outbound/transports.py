@@ -15,7 +15,7 @@ import dns.exception
 import dns.resolver
 
 from postlane.config import Settings
-from postlane.pipeline.smtp_client import Peer, RcptResult, Verdict, transact
+from postlane.outbound.smtp_client import Peer, RcptResult, Verdict, transact
 
 
 class Transport(Protocol):
