@@ -38,6 +38,17 @@ def too_long(**fields: str) -> str | None:
     return None
 
 
+def holds_nul(value: object) -> bool:
+    """Whether decoded JSON (a string, or one inside objects and arrays) holds NUL."""
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v) for v in value)
+    return False
+
+
 def without_nul(text: str) -> str:
     """Text for storage: NUL, which no valid message holds, becomes U+FFFD."""
     return text.replace("\0", "\ufffd")
