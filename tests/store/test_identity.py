@@ -56,12 +56,12 @@ def _submission(server_id: int) -> Submission:
 def test_trusted_batch_checks_the_token_in_the_accept_transaction(db: Database) -> None:
     server_id, token = _server(db, "Trusted")
     with db.write() as conn:
-        results = _accept_trusted_many(token, conn, [_submission(server_id), _submission(server_id)])
+        results = _accept_trusted_many(token, conn, [_submission(server_id) for _ in "ab"])
     assert all(isinstance(result, Accepted) for result in results)
 
     with db.write() as conn:
         servers.update(conn, server_id, {"smtp_api_activated": False})
-        results = _accept_trusted_many(token, conn, [_submission(server_id), _submission(server_id)])
+        results = _accept_trusted_many(token, conn, [_submission(server_id) for _ in "ab"])
     assert all(isinstance(result, SenderRefused) for result in results)
 
     with db.write() as conn:
