@@ -1,5 +1,6 @@
 """Token authentication. Server endpoints take only X-Postmark-Server-Token, account
-endpoints only X-Postmark-Account-Token: the two are never interchangeable."""
+endpoints only X-Postmark-Account-Token: the two are never interchangeable. Who a token
+is, is decided in services.identity; here only the headers and the 401 answers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from postlane.domain.errors import ApiError, ErrorCode
-from postlane.store import tokens
+from postlane.services import identity
 from postlane.store.database import Database
 
 SERVER_HEADER = "X-Postmark-Server-Token"
@@ -30,21 +31,11 @@ def _db(request: Request) -> Database:
     return db
 
 
-def _server_lookup(db: Database, token: str) -> int | None:
-    with db.read() as conn:
-        return tokens.server_id_for_token(conn, token)
-
-
-def _account_lookup(db: Database, token: str) -> bool:
-    with db.read() as conn:
-        return tokens.is_account_token(conn, token)
-
-
 async def server_token(request: Request) -> ServerContext:
     token = request.headers.get(SERVER_HEADER, "").strip()
     if not token:
         raise _unauthorized(f"No API token was supplied. Add the {SERVER_HEADER} header.")
-    server_id = await _db(request).run(_server_lookup, _db(request), token)
+    server_id = await _db(request).run(identity.api_server_id, _db(request), token)
     if server_id is None:
         raise _unauthorized(f"Request does not contain a valid Server token ({SERVER_HEADER}).")
     return ServerContext(server_id, token)
@@ -54,6 +45,6 @@ async def account_token(request: Request) -> str:
     token = request.headers.get(ACCOUNT_HEADER, "").strip()
     if not token:
         raise _unauthorized(f"No API token was supplied. Add the {ACCOUNT_HEADER} header.")
-    if not await _db(request).run(_account_lookup, _db(request), token):
+    if not await _db(request).run(identity.is_account_token, _db(request), token):
         raise _unauthorized(f"Request does not contain a valid Account token ({ACCOUNT_HEADER}).")
     return token

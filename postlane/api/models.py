@@ -8,19 +8,10 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_pascal
 
+from postlane.domain import limits
 from postlane.domain.errors import ApiError, ErrorCode
 
 M = TypeVar("M", bound="PostmarkModel")
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\0" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 class PostmarkModel(BaseModel):
@@ -36,7 +27,7 @@ class PostmarkModel(BaseModel):
         out = {canonical.get(key.lower(), key) if isinstance(key, str) else key: value
                for key, value in data.items() if value is not None}
         for key, value in out.items():  # no valid text holds one; PostgreSQL cannot store it
-            if _has_nul(value):
+            if limits.holds_nul(value):
                 raise ValueError(f"{key} cannot contain NUL characters")
         return out
 

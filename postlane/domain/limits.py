@@ -1,12 +1,24 @@
-"""Limits on the message fields both front doors store: the sizes of their columns
-(PostgreSQL enforces them, SQLite does not; Postmark's own Subject limit is 2000) and the
-NUL character, which PostgreSQL text cannot hold."""
+"""Limits on the fields the front doors store: the sizes of their columns (PostgreSQL
+enforces them, SQLite does not; Postmark's own Subject limit is 2000), the NUL character,
+which PostgreSQL text cannot hold, and the tracking switches' vocabulary.
+
+One rule per field for both front doors (SMTP and the REST API). Where they answer
+differently it is because an SMTP header cannot be refused like a JSON field: a REST
+request with NUL or an unknown TrackLinks value is refused (422), while SMTP stores NUL
+as U+FFFD (without_nul) and reads an unknown X-PM-TrackLinks as "None", like any header
+it does not know. Over-long fields are refused by both (422 and 554).
+"""
 
 from __future__ import annotations
 
 #: Postmark's field names and the most characters each may have.
 MAX_LENGTH = {"From": 1000, "ReplyTo": 1000, "Subject": 2000, "Tag": 1000}
 TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
+#: The server settings' columns.
+SERVER_NAME_LENGTH = 200
+HOOK_URL_LENGTH = 2000
+INBOUND_DOMAIN_LENGTH = 255
+SPAM_THRESHOLD_MAX = 2**31 - 1
 
 
 #: Everything Python's str.splitlines() breaks on, and NUL: none may be in a header value.
@@ -26,6 +38,34 @@ def too_long(**fields: str) -> str | None:
     return None
 
 
+def holds_nul(value: object) -> bool:
+    """Whether decoded JSON (a string, or one inside objects and arrays) holds NUL."""
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, dict):
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(holds_nul(v) for v in value)
+    return False
+
+
 def without_nul(text: str) -> str:
     """Text for storage: NUL, which no valid message holds, becomes U+FFFD."""
     return text.replace("\0", "\ufffd")
+
+
+def track_links(value: str) -> str | None:
+    """A TrackLinks value as Postmark spells it, in whatever case it was given (as the
+    server settings' Color and DeliveryType are read); None when it is not one."""
+    wanted = value.strip().lower()
+    return next((option for option in TRACK_LINKS if option.lower() == wanted), None)
+
+
+def track_links_choices() -> str:
+    """The values, for the message that refuses another one."""
+    return ", ".join(TRACK_LINKS)
+
+
+def header_switch(value: str) -> bool:
+    """An on/off header such as X-PM-TrackOpens: "true" in any case is on, all else off."""
+    return value.strip().lower() == "true"

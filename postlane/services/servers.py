@@ -1,12 +1,18 @@
-"""Creating and editing servers: the field rules the API and the dashboard share."""
+"""Creating and editing servers: the field rules the API, the dashboard and the CLI share.
+
+Callers hand over a plain ServerFields value (the API converts its request model, the
+dashboard its form); create and update check it here, so no front door can store a
+value another would have refused. The API's request model runs the same per-field rules
+as pydantic validators, which keeps its error messages pydantic's.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, field_validator
-
-from postlane.api.models import PostmarkModel
 from postlane.domain import limits
 from postlane.domain.errors import ApiError, ErrorCode
 from postlane.domain.records import Server
@@ -14,67 +20,124 @@ from postlane.domain.types import DeliveryType
 from postlane.store import Transaction, servers
 
 COLORS = ("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange")
+HOOK_URLS = ("inbound_hook_url", "bounce_hook_url", "open_hook_url", "delivery_hook_url",
+             "click_hook_url")
 
 
-class ServerFields(PostmarkModel):
-    """A server's settable fields, as Postmark names them; unset fields stay unchanged."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerFields:
+    """A server's settable fields (Postmark's names, in snake_case); None leaves a field
+    as it is."""
 
-    name: str | None = Field(default=None, max_length=200)  # column sizes, as below
+    name: str | None = None
     color: str | None = None
     smtp_api_activated: bool | None = None
     raw_email_enabled: bool | None = None
     delivery_type: str | None = None
-    inbound_hook_url: str | None = Field(default=None, max_length=2000)
-    bounce_hook_url: str | None = Field(default=None, max_length=2000)
-    open_hook_url: str | None = Field(default=None, max_length=2000)
-    delivery_hook_url: str | None = Field(default=None, max_length=2000)
-    click_hook_url: str | None = Field(default=None, max_length=2000)
+    inbound_hook_url: str | None = None
+    bounce_hook_url: str | None = None
+    open_hook_url: str | None = None
+    delivery_hook_url: str | None = None
+    click_hook_url: str | None = None
     post_first_open_only: bool | None = None
-    inbound_domain: str | None = Field(default=None, max_length=255)
-    inbound_spam_threshold: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    inbound_domain: str | None = None
+    inbound_spam_threshold: int | None = None
     track_opens: bool | None = None
     track_links: str | None = None
     include_bounce_content_in_hook: bool | None = None
     enable_smtp_api_error_hooks: bool | None = None
 
-    @field_validator("inbound_hook_url", "bounce_hook_url", "open_hook_url",
-                     "delivery_hook_url", "click_hook_url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value
-
-    @field_validator("color")
-    @classmethod
-    def _color(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        for color in COLORS:
-            if color.lower() == value.lower():
-                return color
-        raise ValueError(f"must be one of {', '.join(COLORS)}")
-
-    @field_validator("track_links")
-    @classmethod
-    def _track_links(cls, value: str | None) -> str | None:
-        if value is not None and value not in limits.TRACK_LINKS:
-            raise ValueError(f"must be one of {', '.join(limits.TRACK_LINKS)}")
-        return value
-
-    @field_validator("delivery_type")
-    @classmethod
-    def _delivery_type(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        for kind in DeliveryType:
-            if kind.value.lower() == value.lower():
-                return kind.value
-        raise ValueError("must be Live or Sandbox")
-
     def changes(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.model_fields_set
-                if getattr(self, name) is not None}
+        return {field.name: value for field in dataclasses.fields(self)
+                if (value := getattr(self, field.name)) is not None}
+
+
+# --- the rules for one field: the value to store, or ValueError with the reason ---------
+
+def color(value: str) -> str:
+    for known in COLORS:
+        if known.lower() == value.lower():
+            return known
+    raise ValueError(f"must be one of {', '.join(COLORS)}")
+
+
+def hook_url(value: str) -> str:
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def delivery_type(value: str) -> str:
+    for kind in DeliveryType:
+        if kind.value.lower() == value.lower():
+            return kind.value
+    raise ValueError("must be Live or Sandbox")
+
+
+def track_links(value: str) -> str:
+    known = limits.track_links(value)
+    if known is None:
+        raise ValueError(f"must be one of {limits.track_links_choices()}")
+    return known
+
+
+def _at_most(length: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if len(value) > length:
+            raise ValueError(f"String should have at most {length} characters")
+        return value
+    return check
+
+
+def _spam_threshold(value: int) -> int:
+    if value < 0:
+        raise ValueError("Input should be greater than or equal to 0")
+    if value > limits.SPAM_THRESHOLD_MAX:
+        raise ValueError(f"Input should be less than or equal to {limits.SPAM_THRESHOLD_MAX}")
+    return value
+
+
+_RULES: dict[str, tuple[Callable[[Any], Any], ...]] = {
+    "name": (_at_most(limits.SERVER_NAME_LENGTH),),
+    "color": (color,),
+    "delivery_type": (delivery_type,),
+    **{name: (_at_most(limits.HOOK_URL_LENGTH), hook_url) for name in HOOK_URLS},
+    "inbound_domain": (_at_most(limits.INBOUND_DOMAIN_LENGTH),),
+    "inbound_spam_threshold": (_spam_threshold,),
+    "track_links": (track_links,),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    field: str
+    message: str
+
+
+class InvalidServerFields(ApiError):
+    """Fields that break their rules, every one of them (the dashboard lists them)."""
+
+    def __init__(self, problems: list[FieldProblem]) -> None:
+        super().__init__(ErrorCode.INCOMPATIBLE_JSON, "Invalid request: " + "; ".join(
+            f"{p.field}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+def validated(fields: ServerFields) -> ServerFields:
+    """``fields`` with each value as stored (canonical Color, DeliveryType, TrackLinks);
+    InvalidServerFields when any breaks its rule."""
+    problems: list[FieldProblem] = []
+    values: dict[str, Any] = {}
+    for name, value in fields.changes().items():
+        try:
+            for rule in _RULES.get(name, ()):
+                value = rule(value)
+        except ValueError as exc:
+            problems.append(FieldProblem(name, str(exc)))
+        values[name] = value
+    if problems:
+        raise InvalidServerFields(problems)
+    return ServerFields(**values)
 
 
 def not_found(server_id: int) -> ApiError:
@@ -92,7 +155,7 @@ def _check_name(conn: Transaction, name: str, server_id: int | None) -> str:
 
 
 def create(conn: Transaction, fields: ServerFields) -> Server:
-    changes = fields.changes()
+    changes = validated(fields).changes()
     changes["name"] = _check_name(conn, fields.name or "", None)
     row = servers.get(conn, servers.create(conn, changes["name"], changes))
     assert row is not None
@@ -100,7 +163,7 @@ def create(conn: Transaction, fields: ServerFields) -> Server:
 
 
 def update(conn: Transaction, server_id: int, fields: ServerFields) -> Server:
-    changes = fields.changes()
+    changes = validated(fields).changes()
     row = servers.get(conn, server_id)
     if row is None:
         raise not_found(server_id)

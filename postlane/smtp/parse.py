@@ -1,6 +1,9 @@
 """Turn a received MIME message plus its envelope into a Submission.
 
-Postmark's X-PM-* headers choose the stream, tag, metadata and tracking.
+Postmark's X-PM-* headers choose the stream, tag, metadata and tracking. Field limits
+and the tracking values follow domain.limits, the rules the REST API applies too; where
+a header cannot be refused as a JSON field is (NUL, an unknown X-PM-TrackLinks), this
+stores what it can, as limits' docstring says.
 """
 
 from __future__ import annotations
@@ -100,8 +103,7 @@ def to_submission(raw: bytes, mail_from: str, rcpt_tos: list[str], server_id: in
                               Subject=headers.get("subject", ""), Tag=headers.get("x-pm-tag", ""))
     if problem:
         raise MalformedMessage(problem)
-    track_links = {t.lower(): t for t in limits.TRACK_LINKS}.get(
-        headers.get("x-pm-tracklinks", "").lower(), "None")
+    track_links = limits.track_links(headers.get("x-pm-tracklinks", "")) or "None"
     return Submission(
         server_id=server_id, delivery_type=delivery_type,
         stream=(headers.get("x-pm-message-stream") or "outbound").lower(),
@@ -111,6 +113,6 @@ def to_submission(raw: bytes, mail_from: str, rcpt_tos: list[str], server_id: in
         reply_to=headers.get("reply-to", ""), subject=headers.get("subject", ""),
         tag=headers.get("x-pm-tag", ""), metadata=metadata,
         text_body=text_body, html_body=html_body, attachments=attachments, raw=raw,
-        size=len(raw), track_opens=headers.get("x-pm-trackopens", "").lower() == "true",
+        size=len(raw), track_opens=limits.header_switch(headers.get("x-pm-trackopens", "")),
         track_links=track_links,
     )

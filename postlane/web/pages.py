@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
-from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from postlane.domain.errors import ApiError
@@ -115,18 +114,18 @@ def _save(db: Database, server_id: int, fields: server_service.ServerFields) -> 
 @router.post("/servers/{server_id}/settings", dependencies=authed)
 async def save_settings(request: Request, server_id: int) -> Response:
     form = await request.form()
-    checkbox = {name: form.get(name) == "true" for name in (
-        "enable_smtp_api_error_hooks", "smtp_api_activated", "include_bounce_content_in_hook")}
+    fields = server_service.ServerFields(
+        enable_smtp_api_error_hooks=form.get("enable_smtp_api_error_hooks") == "true",
+        smtp_api_activated=form.get("smtp_api_activated") == "true",
+        include_bounce_content_in_hook=form.get("include_bounce_content_in_hook") == "true",
+        bounce_hook_url=str(form.get("bounce_hook_url") or ""))
     db = deps.db(request)
     try:
-        fields = server_service.ServerFields.model_validate(
-            {**checkbox, "bounce_hook_url": str(form.get("bounce_hook_url") or "")})
         await db.run(_save, db, server_id, fields)
         flash(request, "Settings saved.")
-    except ValidationError as exc:
-        for item in exc.errors()[:3]:
-            field = " ".join(str(part) for part in item["loc"]).replace("_", " ")
-            flash(request, f"Not saved: {field}: {item['msg'].removeprefix('Value error, ')}",
+    except server_service.InvalidServerFields as exc:
+        for problem in exc.problems[:3]:
+            flash(request, f"Not saved: {problem.field.replace('_', ' ')}: {problem.message}",
                   "error")
     except ApiError as exc:
         flash(request, f"Not saved: {exc.message}", "error")

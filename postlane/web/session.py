@@ -15,6 +15,7 @@ from fastapi import Request
 from starlette.responses import RedirectResponse
 
 from postlane.config import Settings
+from postlane.services import identity
 from postlane.store import tokens
 from postlane.store.database import Database
 
@@ -36,8 +37,7 @@ def credentials_ok(db: Database, settings: Settings, secret: str) -> bool:
     if settings.admin_password and hmac.compare_digest(secret.encode(),
                                                        settings.admin_password.encode()):
         return True
-    with db.read() as conn:
-        return tokens.is_account_token(conn, secret)
+    return identity.is_account_token(db, secret)
 
 
 class LoginRequired(Exception):

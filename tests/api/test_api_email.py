@@ -245,3 +245,13 @@ def test_batch_limits_and_shape(server: InProcessServer) -> None:
     r = api.post("/email/batch", json=["not an object"])
     assert r.status_code == 200 and r.json()[0]["ErrorCode"] == 300
     assert message_count(api) == 0
+
+
+def test_track_links_is_read_as_smtp_reads_x_pm_tracklinks(server: InProcessServer) -> None:
+    """One rule for both front doors (domain.limits): any case, stored as Postmark spells
+    it; an unknown value is refused here (an SMTP header falls back to None instead)."""
+    api = server.api()
+    r = api.post("/email", json=email(TrackLinks="htmlonly", TrackOpens=True))
+    assert r.status_code == 200, r.text
+    sent = details(api, r.json()["MessageID"])
+    assert sent["TrackLinks"] == "HtmlOnly" and sent["TrackOpens"] is True

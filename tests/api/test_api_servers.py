@@ -75,6 +75,8 @@ def test_edit_and_delete_server(server: InProcessServer) -> None:
     r = account.put(f"/servers/{server_id}")  # bodyless PUT: nothing changes
     assert r.status_code == 200 and r.json() == edited
     expect_error(account.put(f"/servers/{server_id}", json={"TrackLinks": "Sometimes"}), 403)
+    r = account.put(f"/servers/{server_id}", json={"TrackLinks": "textonly"})  # as /email
+    assert r.status_code == 200 and r.json()["TrackLinks"] == "TextOnly"
 
     r = account.delete(f"/servers/{server_id}")
     assert r.status_code == 200

@@ -114,8 +114,9 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
                               Subject=req.subject.strip(), Tag=req.tag.strip())
     if problem:
         raise _invalid(problem)
-    if req.track_links not in limits.TRACK_LINKS:
-        raise _invalid(f"TrackLinks must be one of {', '.join(limits.TRACK_LINKS)}.")
+    track_links = limits.track_links(req.track_links)
+    if track_links is None:  # a JSON field can be refused (an SMTP header cannot)
+        raise _invalid(f"TrackLinks must be one of {limits.track_links_choices()}.")
     headers = [{"Name": _header_name(h.name), "Value": _clean(h.value, "Header value")}
                for h in req.headers]
     attachments = _attachments(req.attachments)
@@ -138,7 +139,7 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
         subject=subject, tag=_clean(req.tag, "Tag"), metadata=dict(req.metadata),
         headers=headers, text_body=req.text_body, html_body=req.html_body,
         attachments=[{k: v for k, v in a.items() if k != "Data"} for a in attachments],
-        raw=raw, size=len(raw), track_opens=req.track_opens, track_links=req.track_links)
+        raw=raw, size=len(raw), track_opens=req.track_opens, track_links=track_links)
 
 
 def _send(db: Database, sub: Submission, to_field: str) -> dict[str, Any]:

@@ -1,0 +1,55 @@
+"""Token -> identity: the one place that decides who a token is, for every front door.
+
+SMTP AUTH, SMTP trusted networks, the REST API and the dashboard login all ask one of
+the questions below. Each answer is one read of the database, so a token or server change
+(a deleted server, SmtpApiActivated switched off) counts from the next question on,
+with no restart. The functions block: async callers run them with ``Database.run``, off
+the event loop, which every session of the process shares.
+"""
+
+from __future__ import annotations
+
+from postlane.domain.records import Identity, Server
+from postlane.store import Transaction, servers, tokens
+from postlane.store.database import Database
+
+
+def _server_for_token(conn: Transaction, token: str) -> Server | None:
+    server_id = tokens.server_id_for_token(conn, token)
+    return servers.get(conn, server_id) if server_id is not None else None
+
+
+def server_for_token(db: Database, token: str) -> Server | None:
+    """The server whose token this is, or None: what the SMTP start-up check reads."""
+    with db.read() as conn:
+        return _server_for_token(conn, token)
+
+
+def smtp_sender(conn: Transaction, token: str) -> Identity | None:
+    """Who a server token sends as over SMTP, or None when it is no server's token or
+    that server's SMTP is switched off (Postmark's SmtpApiActivated). AUTH clients and
+    clients on the trusted networks get this same answer; the trusted ones ask it in the
+    transaction that accepts their message."""
+    server = _server_for_token(conn, token)
+    if server is None or not server.smtp_api_activated:
+        return None
+    return Identity.of(server)
+
+
+def smtp_identity(db: Database, token: str) -> Identity | None:
+    """smtp_sender in a read of its own (SMTP AUTH)."""
+    with db.read() as conn:
+        return smtp_sender(conn, token)
+
+
+def api_server_id(db: Database, token: str) -> int | None:
+    """The server a REST server token acts for, or None. SmtpApiActivated is about SMTP
+    only: the API answers a server whose SMTP is switched off."""
+    with db.read() as conn:
+        return tokens.server_id_for_token(conn, token)
+
+
+def is_account_token(db: Database, token: str) -> bool:
+    """Whether this is an account token (the account API, the dashboard login)."""
+    with db.read() as conn:
+        return tokens.is_account_token(conn, token)
