@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.api.errors import ApiError, ErrorCode
 from postlane.store import tokens
 from postlane.store.database import Database
 

@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from postlane.api.models import PostmarkModel
 from postlane.domain import limits
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import Entity, InvalidField, NameTaken, NotFound
 from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
 from postlane.store import Transaction, servers
@@ -77,17 +77,17 @@ class ServerFields(PostmarkModel):
                 if getattr(self, name) is not None}
 
 
-def not_found(server_id: int) -> ApiError:
-    return ApiError(ErrorCode.SERVER_NOT_FOUND, f"Server {server_id} was not found.")
+def not_found(server_id: int) -> NotFound:
+    return NotFound(Entity.SERVER, server_id)
 
 
 def _check_name(conn: Transaction, name: str, server_id: int | None) -> str:
     name = name.strip()
     if not name:
-        raise ApiError(ErrorCode.INVALID_FIELD, "Server name is required.")
+        raise InvalidField("Name", "Server name is required.")
     existing = servers.by_name(conn, name)
     if existing is not None and existing.id != server_id:
-        raise ApiError(ErrorCode.SERVER_NAME_TAKEN, "This server name already exists.")
+        raise NameTaken(Entity.SERVER, name)
     return name
 
 
@@ -107,8 +107,8 @@ def update(conn: Transaction, server_id: int, fields: ServerFields) -> Server:
     if "name" in changes:
         changes["name"] = _check_name(conn, changes["name"], server_id)
     if changes.get("delivery_type", row.delivery_type) != row.delivery_type:
-        raise ApiError(ErrorCode.INVALID_FIELD,
-                       "DeliveryType can only be chosen when a server is created.")
+        raise InvalidField("DeliveryType",
+                           "DeliveryType can only be chosen when a server is created.")
     servers.update(conn, server_id, changes)
     updated = servers.get(conn, server_id)
     assert updated is not None

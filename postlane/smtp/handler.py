@@ -12,10 +12,12 @@ import logging
 from collections.abc import Callable
 from typing import cast
 
-from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
+from postlane.accept import Accepted, Submission
 from postlane.domain import addresses
-from postlane.domain.errors import ApiError, DatabaseUnavailable
+from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.records import Identity, Server
+from postlane.services.sending import accept_checked, accept_checked_many
+from postlane.smtp import replies
 from postlane.smtp.engine import Envelope, Session, TemporaryFailure
 from postlane.smtp.parse import MalformedMessage, to_submission
 from postlane.smtp.trusted import TrustedPeers
@@ -25,8 +27,7 @@ from postlane.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
-#: Nothing was stored: the client keeps the message and retries.
-TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the message; please retry"
+TEMPORARY_FAILURE = replies.TEMPORARY_FAILURE
 
 
 class SubmissionHandler:
@@ -90,11 +91,11 @@ class SubmissionHandler:
         try:
             accepted = await self.committer.submit(functools.partial(_accept, submission),
                                                    many=accept_checked_many, payload=submission)
-        except ApiError as exc:
-            return f"550 5.7.1 {exc.message}"
-        except DatabaseUnavailable as exc:
-            log.warning("accept failed, the database is unavailable (answering 451): %s", exc)
-            return TEMPORARY_FAILURE
+        except PostlaneError as exc:
+            if isinstance(exc, DatabaseUnavailable):
+                log.warning("accept failed, the database is unavailable (answering 451): %s",
+                            exc)
+            return replies.reply(exc)
         except Exception:
             log.exception("accept failed; answering 451 so the client retries")
             return TEMPORARY_FAILURE
@@ -104,5 +105,4 @@ class SubmissionHandler:
 
 
 def _accept(submission: Submission, conn: Transaction) -> Accepted:
-    check_stream(conn, submission.server_id, submission.stream)
-    return accept(conn, submission)
+    return accept_checked(conn, submission)

@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from postlane.domain.errors import ApiError
+from postlane.domain.errors import Refused
 from postlane.domain.records import Server
 from postlane.services import servers as server_service
 from postlane.store import servers, streams, suppressions, tokens
@@ -83,11 +84,16 @@ async def server_list(request: Request) -> Response:
     return page(request, "servers.html", servers=await db.run(_servers, db), server=None)
 
 
+def _no_such_server(server_id: int) -> HTTPException:
+    """A page of a server that does not exist is a plain 404 (``{"ErrorCode": 404}``)."""
+    return HTTPException(404, f"Server {server_id} was not found.")
+
+
 def load_server(db: Database, server_id: int) -> Server:
     with db.read() as conn:
         row = servers.get(conn, server_id)
     if row is None:
-        raise ApiError(404, f"Server {server_id} was not found.", status=404)
+        raise _no_such_server(server_id)
     return row
 
 
@@ -95,7 +101,7 @@ def _settings_context(db: Database, server_id: int) -> dict[str, Any]:
     with db.read() as conn:
         row = servers.get(conn, server_id)
         if row is None:
-            raise ApiError(404, f"Server {server_id} was not found.", status=404)
+            raise _no_such_server(server_id)
         return {"server": row, "streams": streams.listing(conn, server_id, None, True),
                 "tokens": tokens.tokens_of(conn, server_id)}
 
@@ -128,6 +134,6 @@ async def save_settings(request: Request, server_id: int) -> Response:
             field = " ".join(str(part) for part in item["loc"]).replace("_", " ")
             flash(request, f"Not saved: {field}: {item['msg'].removeprefix('Value error, ')}",
                   "error")
-    except ApiError as exc:
+    except Refused as exc:
         flash(request, f"Not saved: {exc.message}", "error")
     return back_to(f"/dashboard/servers/{server_id}")
