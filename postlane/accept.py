@@ -1,4 +1,5 @@
-"""The single accept step both front doors call.
+"""The single accept step both front doors reach (through services.sending, which checks
+the stream first).
 
 A message, one row per recipient and its first pipeline job are written in one
 transaction: once this returns, the message is durable and will be screened. The SMTP
@@ -13,9 +14,8 @@ from typing import Any
 
 from postlane import pipeline
 from postlane.domain import addresses, ids
-from postlane.domain.errors import ApiError, ErrorCode
-from postlane.domain.types import DeliveryType, JobKind, Source, StreamType
-from postlane.store import Transaction, messages, streams
+from postlane.domain.types import DeliveryType, JobKind, Source
+from postlane.store import Transaction, messages
 from postlane.store.schema import utcnow
 
 
@@ -77,24 +77,6 @@ def accept_many(conn: Transaction, subs: list[Submission]) -> list[Accepted]:
     return accepted
 
 
-def accept_checked_many(conn: Transaction,
-                        subs: list[Submission]) -> list[Accepted | ApiError]:
-    """Check each message's stream (once per distinct stream), then accept the good ones;
-    a bad stream is that message's own error."""
-    verdicts: dict[tuple[int, str], ApiError | None] = {}
-    for sub in subs:
-        key = (sub.server_id, sub.stream)
-        if key not in verdicts:
-            try:
-                check_stream(conn, *key)
-                verdicts[key] = None
-            except ApiError as exc:
-                verdicts[key] = exc
-    good = [sub for sub in subs if verdicts[(sub.server_id, sub.stream)] is None]
-    stored = iter(accept_many(conn, good))
-    return [verdicts[(sub.server_id, sub.stream)] or next(stored) for sub in subs]
-
-
 def _message_row(sub: Submission, acc: Accepted) -> dict[str, Any]:
     return {
         "id": acc.message_id, "server_id": sub.server_id, "stream": sub.stream,
@@ -106,17 +88,3 @@ def _message_row(sub: Submission, acc: Accepted) -> dict[str, Any]:
         "track_opens": sub.track_opens, "track_links": sub.track_links,
         "sandboxed": sub.delivery_type is DeliveryType.SANDBOX, "received_at": acc.received_at,
     }
-
-
-def check_stream(conn: Transaction, server_id: int, stream_id: str) -> None:
-    """Both front doors send only into an existing, live, outbound stream of the server."""
-    stream = streams.get(conn, server_id, stream_id)
-    if stream is None:
-        raise ApiError(ErrorCode.STREAM_NOT_FOUND,
-                       f"The message stream for the provided 'ID' ({stream_id}) was not found.")
-    if stream.archived_at is not None:
-        raise ApiError(ErrorCode.STREAM_ARCHIVED,
-                       f"The message stream '{stream_id}' is archived and cannot send.")
-    if stream.stream_type is StreamType.INBOUND:
-        raise ApiError(ErrorCode.NOT_ALLOWED_TO_SEND,
-                       f"The message stream '{stream_id}' is an inbound stream and cannot send.")

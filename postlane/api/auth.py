@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.api.errors import ApiError, ErrorCode
 from postlane.services import identity
 from postlane.store.database import Database
 

@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic.alias_generators import to_pascal
 
+from postlane.api.errors import ApiError, ErrorCode
 from postlane.domain import limits
-from postlane.domain.errors import ApiError, ErrorCode
 
 M = TypeVar("M", bound="PostmarkModel")
 

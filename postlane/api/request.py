@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.api.errors import ApiError, ErrorCode
 
 
 async def read_json(request: Request) -> Any:

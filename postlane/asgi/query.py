@@ -7,14 +7,14 @@ from datetime import UTC, datetime, time
 
 from starlette.requests import Request
 
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import InvalidField
 
 
 def query(request: Request, name: str) -> str | None:
     """A query parameter by case-insensitive name (keys arrive lower-cased); blank is None."""
     value = request.query_params.get(name.lower())
     if value and "\0" in value:
-        raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' cannot contain NUL characters.")
+        raise InvalidField(name, f"'{name}' cannot contain NUL characters.")
     return value if value not in (None, "") else None
 
 
@@ -23,15 +23,15 @@ def query_int(request: Request, name: str, default: int | None = None, *, minimu
     raw = query(request, name)
     if raw is None:
         if default is None:
-            raise ApiError(ErrorCode.INVALID_FIELD, f"The '{name}' query parameter is required.")
+            raise InvalidField(name, f"The '{name}' query parameter is required.")
         return default
     try:
         value = int(raw)
     except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' must be a whole number.") from exc
+        raise InvalidField(name, f"'{name}' must be a whole number.") from exc
     if value < minimum or (maximum is not None and value > maximum):
         upper = f" and {maximum}" if maximum is not None else ""
-        raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' must be between {minimum}{upper}.")
+        raise InvalidField(name, f"'{name}' must be between {minimum}{upper}.")
     return value
 
 
@@ -43,7 +43,7 @@ def query_bool(request: Request, name: str) -> bool | None:
         return True
     if raw.lower() in ("false", "0", "no"):
         return False
-    raise ApiError(ErrorCode.INVALID_FIELD, f"'{name}' must be true or false.")
+    raise InvalidField(name, f"'{name}' must be true or false.")
 
 
 def query_date(request: Request, name: str, end_of_day: bool = False) -> datetime | None:
@@ -54,8 +54,8 @@ def query_date(request: Request, name: str, end_of_day: bool = False) -> datetim
     try:
         value = datetime.fromisoformat(raw)  # takes a trailing Z since 3.11
     except ValueError as exc:
-        raise ApiError(ErrorCode.INVALID_FIELD,
-                       f"'{name}' must be a date like 2024-01-15 or 2024-01-15T10:30:00Z.") from exc
+        raise InvalidField(name, f"'{name}' must be a date like 2024-01-15 or "
+                                 "2024-01-15T10:30:00Z.") from exc
     if len(raw) == 10 and end_of_day:
         value = datetime.combine(value.date(), time.max)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -65,6 +65,5 @@ def paging(request: Request, max_count: int = 500, max_window: int = 10_000) -> 
     count = query_int(request, "count", 100, minimum=1, maximum=max_count)
     offset = query_int(request, "offset", 0, minimum=0)
     if count + offset > max_window:
-        raise ApiError(ErrorCode.INVALID_FIELD,
-                       f"count + offset cannot exceed {max_window}.")
+        raise InvalidField("count", f"count + offset cannot exceed {max_window}.")
     return count, offset

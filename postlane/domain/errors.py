@@ -1,44 +1,40 @@
-"""Postmark API error codes and the one exception type the API layer renders.
+"""The error tree: every failure Postlane reports to a client, as data.
 
-Domain and store code raise :class:`ApiError`; the API turns it into
-``{"ErrorCode": n, "Message": "..."}`` with the HTTP status Postmark clients expect.
+Services and the store raise these; each front door maps a class to its own answer in
+one table (postlane.asgi.errors for HTTP status and Postmark ErrorCode, postlane.smtp.replies
+for SMTP replies). An error carries what it is about (ids, addresses, field names) and the
+sentence clients read today, never a status or a protocol's wording.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from postlane.domain.suppression import inactive_recipients_message
 
 
-class ErrorCode(IntEnum):
-    OK = 0
-    SERVER_ERROR = 1
-    BAD_TOKEN = 10
-    INVALID_EMAIL_REQUEST = 300
-    INVALID_JSON = 402
-    INCOMPATIBLE_JSON = 403
-    NOT_ALLOWED_TO_SEND = 405
-    INACTIVE_RECIPIENT = 406
-    BOUNCE_NOT_FOUND = 407
-    BOUNCE_QUERY_EXCEPTION = 408
-    TOO_MANY_BATCH_MESSAGES = 410
-    PAYLOAD_TOO_LARGE = 413
-    INVALID_FIELD = 511
-    SERVER_NOT_FOUND = 601
-    SERVER_NAME_TAKEN = 603
-    MESSAGE_NOT_FOUND = 701
-    BOUNCE_CANNOT_ACTIVATE = 703
-    SUPPRESSION_LIMIT = 1300
-    STREAM_ID_TAKEN = 1221
-    STREAM_INVALID = 1222
-    STREAM_ARCHIVED = 1227
-    STREAM_NOT_FOUND = 1226
-    WEBHOOK_INVALID = 1400
-    WEBHOOK_NOT_FOUND = 1402
+class Entity(StrEnum):
+    """What a NotFound or NameTaken is about; the value is how messages name it."""
+
+    BOUNCE = "Bounce"
+    SERVER = "Server"
+    WEBHOOK = "Webhook"
+    WEBHOOK_DELIVERY = "Webhook delivery"
+    MESSAGE = "Message"
+    STREAM = "Message stream"
 
 
 class PostlaneError(Exception):
     """The root of every failure Postlane reports to a client; front doors map each kind
     to their own answer (an HTTP status and ErrorCode, or an SMTP reply)."""
+
+    @property
+    def message(self) -> str:
+        """The sentence the client reads."""
+        return str(self)
 
 
 class DatabaseUnavailable(PostlaneError):
@@ -47,11 +43,125 @@ class DatabaseUnavailable(PostlaneError):
     errors, so no layer above it needs to know the driver."""
 
 
-class ApiError(Exception):
-    """A client-visible failure: HTTP status, Postmark ErrorCode and a clear message."""
+class Refused(PostlaneError):
+    """A rule refused the request: nothing changed, and repeating it unchanged will not
+    help (unlike DatabaseUnavailable). Pages that report a refusal inline catch this."""
 
-    def __init__(self, code: int, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.code = int(code)
-        self.message = message
-        self.status = status
+
+class NotFound(Refused):
+    """The entity ``kind`` with id ``ident`` does not exist (or belongs to another
+    server)."""
+
+    KINDS: ClassVar[frozenset[Entity]] = frozenset(Entity)
+
+    def __init__(self, kind: Entity, ident: int | str) -> None:
+        if kind is Entity.STREAM:
+            text = f"The message stream for the provided 'ID' ({ident}) was not found."
+        else:
+            text = f"{kind.value} {ident} was not found."
+        super().__init__(text)
+        self.kind = kind
+        self.id = ident
+
+
+class StreamNotFound(NotFound):
+    """The server has no message stream ``stream_id``."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(Entity.STREAM, stream_id)
+        self.stream_id = stream_id
+
+
+class StreamArchived(Refused):
+    """The stream exists but is archived: it cannot send."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"The message stream '{stream_id}' is archived and cannot send.")
+        self.stream_id = stream_id
+
+
+class StreamCannotSend(Refused):
+    """The stream exists but is an inbound stream: it receives, it does not send."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"The message stream '{stream_id}' is an inbound stream and cannot send.")
+        self.stream_id = stream_id
+
+
+class InactiveRecipients(Refused):
+    """Every recipient of a REST message is suppressed: nothing was sent. The wording is
+    fixed (SDKs parse the address list out of it)."""
+
+    def __init__(self, addresses: Sequence[str]) -> None:
+        super().__init__(inactive_recipients_message(list(addresses)))
+        self.addresses = tuple(addresses)
+
+
+class NameTaken(Refused):
+    """Another entity of ``kind`` already has ``name`` (a server's name, a stream's ID)."""
+
+    KINDS: ClassVar[frozenset[Entity]] = frozenset({Entity.SERVER, Entity.STREAM})
+
+    def __init__(self, kind: Entity, name: str) -> None:
+        if kind not in self.KINDS:
+            raise ValueError(f"names of {kind.value} are not unique")
+        if kind is Entity.SERVER:
+            text = "This server name already exists."
+        else:
+            text = f"A message stream with ID '{name}' already exists."
+        super().__init__(text)
+        self.kind = kind
+        self.name = name
+
+
+class InvalidField(Refused):
+    """A field or parameter holds a value the rule refuses; ``reason`` is the whole
+    sentence the client reads."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class FieldProblem:
+    """One field of a request and why its rule refuses it."""
+
+    field: str
+    message: str
+
+
+class InvalidFields(Refused):
+    """Fields of one request break their rules: every problem is kept, so the dashboard
+    can list each one and the API names them all in one message."""
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        super().__init__("Invalid request: " + "; ".join(
+            f"{p.field}: {p.message}" for p in problems))
+        self.problems = tuple(problems)
+
+
+class SuppressionFinal(Refused):
+    """A spam complaint's suppression: the recipient decided, the sender may not undo it."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__("You do not have the required authority to change this suppression "
+                         "(SpamComplaint).")
+        self.email = email
+
+
+class BounceCannotActivate(Refused):
+    """The bounce's address cannot be reactivated (its suppression is a spam complaint)."""
+
+    def __init__(self, bounce_id: int) -> None:
+        super().__init__(f"Bounce {bounce_id} cannot be activated (spam complaints are final).")
+        self.bounce_id = bounce_id
+
+
+class AlreadyDelivered(Refused):
+    """A webhook delivery that succeeded cannot be retried."""
+
+    def __init__(self, delivery_id: int) -> None:
+        super().__init__(f"Webhook delivery {delivery_id} was already delivered.")
+        self.delivery_id = delivery_id

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import BounceCannotActivate, Entity, NotFound, SuppressionFinal
 from postlane.domain.records import Bounce
-from postlane.domain.suppression import customer_can_delete
-from postlane.store import Transaction, bounces, suppressions
+from postlane.services.suppressions import reactivate_address
+from postlane.store import Transaction, bounces
 
 
 def get(conn: Transaction, server_id: int, bounce_id: int) -> Bounce:
     row = bounces.get(conn, server_id, bounce_id)
     if row is None:
-        raise ApiError(ErrorCode.BOUNCE_NOT_FOUND, f"Bounce {bounce_id} was not found.")
+        raise NotFound(Entity.BOUNCE, bounce_id)
     return row
 
 
 def activate(conn: Transaction, server_id: int, bounce_id: int) -> Bounce:
-    """Remove the suppression behind the bounce and mark its bounces active again."""
+    """Reactivate the bounce's address (the one reactivation rule); a bounce that may not
+    be reactivated, or whose suppression is a spam complaint, is BounceCannotActivate."""
     row = get(conn, server_id, bounce_id)
     if not row.inactive:
         return row
-    suppression = suppressions.get(conn, server_id, row.stream, row.email)
-    if not row.can_activate or (suppression is not None
-                                and not customer_can_delete(suppression.reason)):
-        raise ApiError(ErrorCode.BOUNCE_CANNOT_ACTIVATE,
-                       f"Bounce {bounce_id} cannot be activated (spam complaints are final).")
-    suppressions.delete(conn, server_id, row.stream, row.email)
-    bounces.set_active(conn, server_id, row.stream, row.email)
+    if not row.can_activate:
+        raise BounceCannotActivate(bounce_id)
+    try:
+        reactivate_address(conn, server_id, row.stream, row.email)
+    except SuppressionFinal as exc:
+        raise BounceCannotActivate(bounce_id) from exc
     return get(conn, server_id, bounce_id)

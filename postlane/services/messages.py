@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from postlane.domain import payloads
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import Entity, NotFound
 from postlane.store import Transaction, messages
 
 
@@ -21,7 +21,7 @@ def search(conn: Transaction, server_id: int, count: int, offset: int,
 def details(conn: Transaction, server_id: int, message_id: str) -> dict[str, Any]:
     row = messages.get(conn, server_id, message_id)
     if row is None:
-        raise ApiError(ErrorCode.MESSAGE_NOT_FOUND, f"Message {message_id} was not found.")
+        raise NotFound(Entity.MESSAGE, message_id)
     recipients = messages.recipients_of(conn, row.id)
     events = messages.events_of(conn, row.id)
     return payloads.message_details(row, [r.status for r in recipients],

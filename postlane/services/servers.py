@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from postlane.domain import limits
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import (
+    Entity,
+    FieldProblem,
+    InvalidField,
+    InvalidFields,
+    NameTaken,
+    NotFound,
+)
 from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
 from postlane.store import Transaction, servers
@@ -108,24 +115,9 @@ _RULES: dict[str, tuple[Callable[[Any], Any], ...]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class FieldProblem:
-    field: str
-    message: str
-
-
-class InvalidServerFields(ApiError):
-    """Fields that break their rules, every one of them (the dashboard lists them)."""
-
-    def __init__(self, problems: list[FieldProblem]) -> None:
-        super().__init__(ErrorCode.INCOMPATIBLE_JSON, "Invalid request: " + "; ".join(
-            f"{p.field}: {p.message}" for p in problems))
-        self.problems = problems
-
-
 def validated(fields: ServerFields) -> ServerFields:
     """``fields`` with each value as stored (canonical Color, DeliveryType, TrackLinks);
-    InvalidServerFields when any breaks its rule."""
+    InvalidFields when any breaks its rule."""
     problems: list[FieldProblem] = []
     values: dict[str, Any] = {}
     for name, value in fields.changes().items():
@@ -136,21 +128,21 @@ def validated(fields: ServerFields) -> ServerFields:
             problems.append(FieldProblem(name, str(exc)))
         values[name] = value
     if problems:
-        raise InvalidServerFields(problems)
+        raise InvalidFields(problems)
     return ServerFields(**values)
 
 
-def not_found(server_id: int) -> ApiError:
-    return ApiError(ErrorCode.SERVER_NOT_FOUND, f"Server {server_id} was not found.")
+def not_found(server_id: int) -> NotFound:
+    return NotFound(Entity.SERVER, server_id)
 
 
 def _check_name(conn: Transaction, name: str, server_id: int | None) -> str:
     name = name.strip()
     if not name:
-        raise ApiError(ErrorCode.INVALID_FIELD, "Server name is required.")
+        raise InvalidField("Name", "Server name is required.")
     existing = servers.by_name(conn, name)
     if existing is not None and existing.id != server_id:
-        raise ApiError(ErrorCode.SERVER_NAME_TAKEN, "This server name already exists.")
+        raise NameTaken(Entity.SERVER, name)
     return name
 
 
@@ -170,8 +162,8 @@ def update(conn: Transaction, server_id: int, fields: ServerFields) -> Server:
     if "name" in changes:
         changes["name"] = _check_name(conn, changes["name"], server_id)
     if changes.get("delivery_type", row.delivery_type) != row.delivery_type:
-        raise ApiError(ErrorCode.INVALID_FIELD,
-                       "DeliveryType can only be chosen when a server is created.")
+        raise InvalidField("DeliveryType",
+                           "DeliveryType can only be chosen when a server is created.")
     servers.update(conn, server_id, changes)
     updated = servers.get(conn, server_id)
     assert updated is not None

@@ -1,4 +1,8 @@
-"""Suppress and reactivate addresses on a stream, as customers do (API, dashboard, CSV)."""
+"""Suppress and reactivate addresses on a stream, as customers do (API, dashboard, CSV).
+
+:func:`reactivate_address` is the one reactivation rule; the suppressions endpoints and
+Bounce activate both use it, each reporting a refusal in its own shape.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from postlane.domain import addresses
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import SuppressionFinal
 from postlane.domain.suppression import customer_can_delete
 from postlane.domain.types import SuppressionOrigin, SuppressionReason
-from postlane.store import Transaction, bounces, streams, suppressions
+from postlane.services import streams as stream_service
+from postlane.store import Transaction, bounces, suppressions
 
 INVALID = "An invalid email address was provided."
-SPAM_IS_FINAL = ("You do not have the required authority to change this suppression "
-                 "(SpamComplaint).")
-
-
-def require_stream(conn: Transaction, server_id: int, stream_id: str) -> str:
-    if streams.get(conn, server_id, stream_id) is None:
-        raise ApiError(ErrorCode.STREAM_NOT_FOUND,
-                       f"The message stream for the provided 'ID' ({stream_id}) was not found.")
-    return stream_id.lower()
 
 
 def _result(email: str, status: str, message: str | None = None) -> dict[str, Any]:
@@ -30,7 +26,7 @@ def _result(email: str, status: str, message: str | None = None) -> dict[str, An
 def suppress(conn: Transaction, server_id: int, stream_id: str,
              emails: Iterable[str]) -> list[dict[str, Any]]:
     """Customer suppressions: reason ManualSuppression, Origin Customer; idempotent."""
-    stream = require_stream(conn, server_id, stream_id)
+    stream = stream_service.require(conn, server_id, stream_id).id
     results = []
     valid = []
     for email in emails:
@@ -45,23 +41,32 @@ def suppress(conn: Transaction, server_id: int, stream_id: str,
     return results
 
 
+def reactivate_address(conn: Transaction, server_id: int, stream: str, email: str) -> None:
+    """Delete the address's suppression on the stream (if any) and mark its bounces active
+    again. A spam complaint's suppression is the recipient's decision: SuppressionFinal,
+    and nothing changes. ``email`` is normalised, ``stream`` an existing stream's id."""
+    row = suppressions.get(conn, server_id, stream, email)
+    if row is not None and not customer_can_delete(row.reason):
+        raise SuppressionFinal(email)
+    if row is not None:
+        suppressions.delete(conn, server_id, stream, email)
+    bounces.set_active(conn, server_id, stream, email)
+
+
 def reactivate(conn: Transaction, server_id: int, stream_id: str,
                emails: Iterable[str]) -> list[dict[str, Any]]:
-    """Delete suppressions (never a spam complaint's) and reactivate their bounces."""
-    stream = require_stream(conn, server_id, stream_id)
+    """Reactivate each address; a refusal is that address's own Failed result."""
+    stream = stream_service.require(conn, server_id, stream_id).id
     results = []
     for email in emails:
         email = email.strip()
         if not addresses.is_valid(email):
             results.append(_result(email, "Failed", INVALID))
             continue
-        key = addresses.normalize(email)
-        row = suppressions.get(conn, server_id, stream, key)
-        if row is not None and not customer_can_delete(row.reason):
-            results.append(_result(email, "Failed", SPAM_IS_FINAL))
+        try:
+            reactivate_address(conn, server_id, stream, addresses.normalize(email))
+        except SuppressionFinal as exc:
+            results.append(_result(email, "Failed", exc.message))
             continue
-        if row is not None:
-            suppressions.delete(conn, server_id, stream, key)
-            bounces.set_active(conn, server_id, stream, key)
         results.append(_result(email, "Deleted"))
     return results

@@ -13,11 +13,13 @@ import logging
 from collections.abc import Callable
 from typing import Any, cast
 
-from postlane.accept import Accepted, Submission, accept, accept_checked_many, check_stream
+from postlane.accept import Accepted, Submission
 from postlane.domain import addresses
-from postlane.domain.errors import ApiError, DatabaseUnavailable
+from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.records import Identity
 from postlane.services import identity as identities
+from postlane.services.sending import accept_checked, accept_checked_many
+from postlane.smtp import replies
 from postlane.smtp.engine import Envelope, Session, TemporaryFailure
 from postlane.smtp.parse import MalformedMessage, to_submission
 from postlane.smtp.trusted import TrustedPeers, TrustedSender
@@ -28,7 +30,7 @@ from postlane.store.group_commit import GroupCommitter
 log = logging.getLogger(__name__)
 
 #: Nothing was stored: the client keeps the message and retries.
-TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the message; please retry"
+TEMPORARY_FAILURE = replies.TEMPORARY_FAILURE
 #: A trusted client whose token may no longer send: what an AUTH client with that token
 #: hears at MAIL (after its AUTH failed), with the reason.
 TRUSTED_REFUSED = ("530 5.7.0 Authentication required: the trusted networks' server token "
@@ -100,11 +102,11 @@ class SubmissionHandler:
             accepted = await self._commit(sender, submission)
         except SenderRefused:
             return TRUSTED_REFUSED
-        except ApiError as exc:
-            return f"550 5.7.1 {exc.message}"
-        except DatabaseUnavailable as exc:
-            log.warning("accept failed, the database is unavailable (answering 451): %s", exc)
-            return TEMPORARY_FAILURE
+        except PostlaneError as exc:
+            if isinstance(exc, DatabaseUnavailable):
+                log.warning("accept failed, the database is unavailable (answering 451): %s",
+                            exc)
+            return replies.reply(exc)
         except Exception:
             log.exception("accept failed; answering 451 so the client retries")
             return TEMPORARY_FAILURE
@@ -123,8 +125,7 @@ class SubmissionHandler:
 
 
 def _accept(submission: Submission, conn: Transaction) -> Accepted:
-    check_stream(conn, submission.server_id, submission.stream)
-    return accept(conn, submission)
+    return accept_checked(conn, submission)
 
 
 def _accept_trusted(token: str, submission: Submission, conn: Transaction) -> Accepted:
@@ -134,7 +135,7 @@ def _accept_trusted(token: str, submission: Submission, conn: Transaction) -> Ac
 
 
 def _accept_trusted_many(token: str, conn: Transaction, submissions: list[Submission]
-                         ) -> list[Accepted | ApiError | SenderRefused]:
+                         ) -> list[Accepted | PostlaneError | SenderRefused]:
     """A batch of trusted clients' messages: one token check for all of them."""
     if identities.smtp_sender(conn, token) is None:
         return [SenderRefused() for _ in submissions]

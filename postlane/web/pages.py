@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
-from postlane.domain.errors import ApiError
+from postlane.domain.errors import InvalidFields, Refused
 from postlane.domain.records import Server
 from postlane.services import servers as server_service
 from postlane.store import servers, streams, suppressions, tokens
@@ -82,11 +83,16 @@ async def server_list(request: Request) -> Response:
     return page(request, "servers.html", servers=await db.run(_servers, db), server=None)
 
 
+def _no_such_server(server_id: int) -> HTTPException:
+    """A page of a server that does not exist is a plain 404 (``{"ErrorCode": 404}``)."""
+    return HTTPException(404, f"Server {server_id} was not found.")
+
+
 def load_server(db: Database, server_id: int) -> Server:
     with db.read() as conn:
         row = servers.get(conn, server_id)
     if row is None:
-        raise ApiError(404, f"Server {server_id} was not found.", status=404)
+        raise _no_such_server(server_id)
     return row
 
 
@@ -94,7 +100,7 @@ def _settings_context(db: Database, server_id: int) -> dict[str, Any]:
     with db.read() as conn:
         row = servers.get(conn, server_id)
         if row is None:
-            raise ApiError(404, f"Server {server_id} was not found.", status=404)
+            raise _no_such_server(server_id)
         return {"server": row, "streams": streams.listing(conn, server_id, None, True),
                 "tokens": tokens.tokens_of(conn, server_id)}
 
@@ -123,10 +129,10 @@ async def save_settings(request: Request, server_id: int) -> Response:
     try:
         await db.run(_save, db, server_id, fields)
         flash(request, "Settings saved.")
-    except server_service.InvalidServerFields as exc:
+    except InvalidFields as exc:
         for problem in exc.problems[:3]:
             flash(request, f"Not saved: {problem.field.replace('_', ' ')}: {problem.message}",
                   "error")
-    except ApiError as exc:
+    except Refused as exc:
         flash(request, f"Not saved: {exc.message}", "error")
     return back_to(f"/dashboard/servers/{server_id}")

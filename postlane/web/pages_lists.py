@@ -11,7 +11,8 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from postlane.domain import addresses, payloads
-from postlane.domain.errors import ApiError
+from postlane.domain.errors import Refused
+from postlane.services import streams as stream_service
 from postlane.services import suppressions as suppression_service
 from postlane.services import webhooks as webhook_service
 from postlane.store import streams, suppressions, webhooks
@@ -92,7 +93,7 @@ async def _change(request: Request, server_id: int, remove: bool) -> Response:
         results = await db.run(_apply, db, server_id, stream, [str(form.get("email") or "")],
                                remove)
         _report(request, results, "Reactivated" if remove else "Suppressed")
-    except ApiError as exc:
+    except Refused as exc:
         flash(request, exc.message, "error")
     return back_to(f"/dashboard/servers/{server_id}/suppressions?stream={stream}")
 
@@ -138,14 +139,14 @@ async def import_csv(request: Request, server_id: int) -> Response:
     db = deps.db(request)
     try:
         _report(request, await _import(db, server_id, stream, emails), "Imported")
-    except ApiError as exc:
+    except Refused as exc:
         flash(request, exc.message, "error")
     return back_to(target)
 
 
 def _export(db: Database, server_id: int, stream: str) -> str:
     with db.read() as conn:
-        suppression_service.require_stream(conn, server_id, stream)
+        stream_service.require(conn, server_id, stream)
         rows = suppressions.dump(conn, server_id, stream)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -197,6 +198,6 @@ async def retry(request: Request, server_id: int, delivery_id: int) -> Response:
         await db.run(_retry, db, server_id, delivery_id)
         deps.wake_worker(request)
         flash(request, f"Delivery {delivery_id} queued for retry.")
-    except ApiError as exc:
+    except Refused as exc:
         flash(request, exc.message, "error")
     return back_to(f"/dashboard/servers/{server_id}/webhooks")

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from postlane.domain import bounce_types, payloads
-from postlane.domain.errors import ApiError
+from postlane.domain.errors import Refused
 from postlane.domain.records import Page
 from postlane.domain.types import RecipientStatus
 from postlane.services import bounces as bounce_service
@@ -84,6 +84,6 @@ async def activate(request: Request, server_id: int, bounce_id: int) -> Response
     try:
         email = await db.run(_activate, db, server_id, bounce_id)
         flash(request, f"{email} is active again.")
-    except ApiError as exc:
+    except Refused as exc:
         flash(request, exc.message, "error")
     return back_to(f"/dashboard/servers/{server_id}/bounces")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from postlane.domain.errors import ApiError, DatabaseUnavailable, ErrorCode
+from postlane.domain.errors import DatabaseUnavailable, Entity, NotFound
 from postlane.store import Transaction, tokens
 from postlane.store.database import Database
 from postlane.store.errors import is_unavailable, translated
@@ -93,8 +93,8 @@ def _duplicate_token(conn: Transaction) -> None:
 def test_errors_in_the_work_are_not_outages(db: Database) -> None:
     with pytest.raises(sa.exc.IntegrityError), db.write() as conn:
         _duplicate_token(conn)
-    with pytest.raises(ApiError), db.read():
-        raise ApiError(ErrorCode.SERVER_NOT_FOUND, "not an outage")
+    with pytest.raises(NotFound), db.read():
+        raise NotFound(Entity.SERVER, 1)
     with pytest.raises(sa.exc.IntegrityError):
         asyncio.run(db.run(lambda: _duplicate_token_in(db)))
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pytest
 
 from postlane.domain import limits
+from postlane.domain.errors import FieldProblem, InvalidFields
 from postlane.services.servers import (
-    FieldProblem,
-    InvalidServerFields,
     ServerFields,
     validated,
 )
@@ -25,7 +24,7 @@ def test_values_are_stored_as_postmark_spells_them() -> None:
 
 
 def test_every_broken_rule_is_named() -> None:
-    with pytest.raises(InvalidServerFields) as caught:
+    with pytest.raises(InvalidFields) as caught:
         validated(ServerFields(name="n" * (limits.SERVER_NAME_LENGTH + 1), color="Magenta",
                                bounce_hook_url="ftp://x/y", delivery_type="Test",
                                track_links="Sometimes", inbound_spam_threshold=-1,
@@ -48,5 +47,5 @@ def test_every_broken_rule_is_named() -> None:
 
 def test_spam_threshold_fits_its_column() -> None:
     assert validated(ServerFields(inbound_spam_threshold=limits.SPAM_THRESHOLD_MAX))
-    with pytest.raises(InvalidServerFields, match="less than or equal to 2147483647"):
+    with pytest.raises(InvalidFields, match="less than or equal to 2147483647"):
         validated(ServerFields(inbound_spam_threshold=limits.SPAM_THRESHOLD_MAX + 1))

@@ -9,15 +9,12 @@ from fastapi import APIRouter, Depends, Request
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.domain import bounce_types, payloads
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import InvalidField
 from postlane.services import bounces as bounce_service
 from postlane.store import bounces
 from postlane.store.database import Database
 
 router = APIRouter()
-
-#: Ids beyond a signed 64-bit integer cannot exist (and would overflow the database driver).
-
 
 def _search(db: Database, server_id: int, count: int, offset: int,
             filters: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +35,7 @@ async def search(request: Request, ctx: ServerContext = Depends(server_token)) -
     count, offset = deps.paging(request)
     bounce_type = deps.query(request, "type")
     if bounce_type and bounce_types.lookup(bounce_type) is None:
-        raise ApiError(ErrorCode.INVALID_FIELD, f"Unknown bounce type '{bounce_type}'.")
+        raise InvalidField("type", f"Unknown bounce type '{bounce_type}'.")
     filters = {
         "bounce_type": bounce_type,
         "inactive": deps.query_bool(request, "inactive"),

@@ -1,5 +1,5 @@
-"""POST /email and /email/batch: validate, check suppressions synchronously (inactive
-recipients are refused with ErrorCode 406), then accept like SMTP does."""
+"""POST /email and /email/batch: validate the request, then send through services.sending
+(stream check, inactive recipients refused with ErrorCode 406, accept)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,18 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from pydantic import Field
 
-from postlane import screening
-from postlane.accept import Submission, accept, check_stream
+from postlane.accept import Submission
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
+from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
+from postlane.asgi import errors as http_errors
 from postlane.domain import addresses, limits, mime
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.payloads import iso
-from postlane.domain.suppression import Outcome, inactive_recipients_message
 from postlane.domain.types import DeliveryType, Source
+from postlane.services import sending
 from postlane.store import servers
 from postlane.store.database import Database
 
@@ -143,24 +144,10 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
 
 
 def _send(db: Database, sub: Submission, to_field: str) -> dict[str, Any]:
-    """Check suppressions and accept in one transaction: no suppression can slip in between."""
     with db.write() as conn:
-        check_stream(conn, sub.server_id, sub.stream)
-        server = servers.get(conn, sub.server_id)
-        assert server is not None
-        fates = screening.screen(conn, sub.server_id, sub.stream, Source.API,
-                                 server.enable_smtp_api_error_hooks, sub.recipients)
-        inactive = [k for k, fate in fates.items() if fate.outcome is Outcome.REJECT]
-        if len(inactive) == len(fates):
-            raise ApiError(ErrorCode.INACTIVE_RECIPIENT, inactive_recipients_message(inactive))
-        sub.recipients = [r for r in sub.recipients if addresses.normalize(r) not in inactive]
-        accepted = accept(conn, sub)
-    message = "OK"
-    if inactive:
-        message = ("Message OK, but will not deliver to these inactive addresses: "
-                   f"{', '.join(inactive)}.")
-    return {"To": to_field, "SubmittedAt": iso(accepted.received_at),
-            "MessageID": accepted.message_id, "ErrorCode": 0, "Message": message}
+        sent = sending.send(conn, sub)
+    return {"To": to_field, "SubmittedAt": iso(sent.accepted.received_at),
+            "MessageID": sent.accepted.message_id, "ErrorCode": 0, "Message": sent.message}
 
 
 def _delivery_type(db: Database, server_id: int) -> DeliveryType:
@@ -190,6 +177,10 @@ def _batch_item(db: Database, item: Any, server_id: int, delivery_type: Delivery
         return _send(db, to_submission(req, server_id, delivery_type, max_bytes), req.to)
     except ApiError as exc:
         return {"ErrorCode": exc.code, "Message": exc.message}
+    except DatabaseUnavailable:
+        raise  # the whole batch is answered 503: nothing more can be stored
+    except PostlaneError as exc:
+        return http_errors.body(exc)
 
 
 def _batch(db: Database, items: list[Any], server_id: int, delivery_type: DeliveryType,

@@ -10,13 +10,14 @@ from pydantic import Field, field_validator
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
+from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
 from postlane.domain import payloads
-from postlane.domain.errors import ApiError, ErrorCode
-from postlane.domain.records import Stream
+from postlane.domain.errors import Entity, NameTaken
 from postlane.domain.types import StreamType
-from postlane.store import Transaction, streams
+from postlane.services import streams as stream_service
+from postlane.store import streams
 from postlane.store.database import Database
 from postlane.store.schema import utcnow
 
@@ -48,18 +49,6 @@ class StreamRequest(PostmarkModel):
     subscription_management_configuration: SubscriptionConfig | None = None
 
 
-def _not_found(stream_id: str) -> ApiError:
-    return ApiError(ErrorCode.STREAM_NOT_FOUND,
-                    f"The message stream for the provided 'ID' ({stream_id}) was not found.")
-
-
-def _require(conn: Transaction, server_id: int, stream_id: str) -> Stream:
-    row = streams.get(conn, server_id, stream_id)
-    if row is None:
-        raise _not_found(stream_id)
-    return row
-
-
 def _list(db: Database, server_id: int, stream_type: str | None,
           include_archived: bool) -> dict[str, Any]:
     with db.read() as conn:
@@ -70,7 +59,7 @@ def _list(db: Database, server_id: int, stream_type: str | None,
 
 def _get(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
     with db.read() as conn:
-        return payloads.message_stream(_require(conn, server_id, stream_id))
+        return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
 
 
 def _create(db: Database, server_id: int, req: StreamRequest) -> dict[str, Any]:
@@ -88,11 +77,10 @@ def _create(db: Database, server_id: int, req: StreamRequest) -> dict[str, Any]:
     handling = (req.subscription_management_configuration or SubscriptionConfig())
     with db.write() as conn:
         if streams.get(conn, server_id, stream_id) is not None:
-            raise ApiError(ErrorCode.STREAM_ID_TAKEN,
-                           f"A message stream with ID '{stream_id}' already exists.")
+            raise NameTaken(Entity.STREAM, stream_id)
         streams.create(conn, server_id, stream_id, (req.name or "").strip(), kind,
                        req.description, handling.unsubscribe_handling_type)
-        return payloads.message_stream(_require(conn, server_id, stream_id))
+        return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
 
 
 def _edit(db: Database, server_id: int, stream_id: str, req: StreamRequest) -> dict[str, Any]:
@@ -100,16 +88,16 @@ def _edit(db: Database, server_id: int, stream_id: str, req: StreamRequest) -> d
         raise ApiError(ErrorCode.STREAM_INVALID, "Name cannot be empty.")
     handling = req.subscription_management_configuration
     with db.write() as conn:
-        _require(conn, server_id, stream_id)
+        stream_service.require(conn, server_id, stream_id)
         streams.update(conn, server_id, stream_id.lower(),
                        req.name.strip() if req.name else None, req.description,
                        handling.unsubscribe_handling_type if handling else None)
-        return payloads.message_stream(_require(conn, server_id, stream_id))
+        return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
 
 
 def _archive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
     with db.write() as conn:
-        row = _require(conn, server_id, stream_id)
+        row = stream_service.require(conn, server_id, stream_id)
         if row.id in _PERMANENT:
             raise ApiError(ErrorCode.STREAM_INVALID,
                            f"The default '{row.id}' stream cannot be archived.")
@@ -121,9 +109,9 @@ def _archive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
 
 def _unarchive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
     with db.write() as conn:
-        row = _require(conn, server_id, stream_id)
+        row = stream_service.require(conn, server_id, stream_id)
         streams.set_archived(conn, server_id, row.id, None)
-        return payloads.message_stream(_require(conn, server_id, stream_id))
+        return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
 
 
 _LIST = [openapi.query("MessageStreamType", enum=["All", "Transactional", "Broadcasts", "Inbound"]),

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
+from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
 from postlane.domain import addresses, payloads
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.services import streams as stream_service
 from postlane.services import suppressions as suppression_service
 from postlane.store import suppressions
 from postlane.store.database import Database
@@ -53,7 +54,7 @@ def _change(db: Database, server_id: int, stream_id: str, emails: list[str],
 def _dump(db: Database, server_id: int, stream_id: str,
           filters: dict[str, Any]) -> list[dict[str, Any]]:
     with db.read() as conn:
-        stream = suppression_service.require_stream(conn, server_id, stream_id)
+        stream = stream_service.require(conn, server_id, stream_id).id
         return [payloads.suppression(r) for r in suppressions.dump(conn, server_id, stream,
                                                                     **filters)]
 

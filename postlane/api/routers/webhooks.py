@@ -10,13 +10,15 @@ from pydantic import Field, field_validator
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
+from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel, parse
 from postlane.api.request import read_json
 from postlane.domain import payloads
-from postlane.domain.errors import ApiError, ErrorCode
+from postlane.domain.errors import Entity, NotFound
 from postlane.domain.records import Webhook
+from postlane.services import streams as stream_service
 from postlane.services import webhooks as webhook_service
-from postlane.store import streams, webhooks
+from postlane.store import webhooks
 from postlane.store.database import Database
 
 router = APIRouter()
@@ -94,8 +96,8 @@ class WebhookRequest(PostmarkModel):
         return value
 
 
-def _not_found(webhook_id: int) -> ApiError:
-    return ApiError(ErrorCode.WEBHOOK_NOT_FOUND, f"Webhook {webhook_id} was not found.")
+def _not_found(webhook_id: int) -> NotFound:
+    return NotFound(Entity.WEBHOOK, webhook_id)
 
 
 def _values(req: WebhookRequest, current: Webhook | None) -> dict[str, Any]:
@@ -118,9 +120,7 @@ def _create(db: Database, server_id: int, req: WebhookRequest) -> dict[str, Any]
         raise ApiError(ErrorCode.WEBHOOK_INVALID, "Url is required.")
     stream = (req.message_stream or "outbound").lower()
     with db.write() as conn:
-        if streams.get(conn, server_id, stream) is None:
-            raise ApiError(ErrorCode.STREAM_NOT_FOUND,
-                           f"The message stream for the provided 'ID' ({stream}) was not found.")
+        stream_service.require(conn, server_id, stream)
         values = {"stream": stream, "http_auth": None, "http_headers": [], **_values(req, None)}
         webhook_id = webhooks.create(conn, server_id, values)
         row = webhooks.get(conn, server_id, webhook_id)
