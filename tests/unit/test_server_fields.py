@@ -30,7 +30,7 @@ def test_every_broken_rule_is_named() -> None:
                                track_links="Sometimes", inbound_spam_threshold=-1,
                                inbound_domain="d" * 256,
                                click_hook_url="https://e.com/" + "p" * 2000))
-    assert caught.value.problems == [
+    assert list(caught.value.problems) == [
         FieldProblem("name", "String should have at most 200 characters"),
         FieldProblem("color", "must be one of Purple, Blue, Turquoise, Green, Red, Yellow, "
                               "Grey, Orange"),
