@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from postlane.api.errors import ErrorCode
+from postlane.asgi.errors import Answer, answer
 from postlane.domain import limits
 from postlane.domain.errors import FieldProblem, InvalidFields
 from postlane.services.servers import (
@@ -41,7 +43,7 @@ def test_every_broken_rule_is_named() -> None:
         FieldProblem("inbound_spam_threshold", "Input should be greater than or equal to 0"),
         FieldProblem("track_links", "must be one of None, HtmlAndText, HtmlOnly, TextOnly"),
     ]
-    assert caught.value.code == 403
+    assert answer(caught.value) == Answer(422, ErrorCode.INCOMPATIBLE_JSON)
     assert caught.value.message.startswith("Invalid request: name: String should have")
 
 
