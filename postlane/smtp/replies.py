@@ -1,5 +1,10 @@
-"""Every reply the engine itself sends, as the bytes that go on the wire. The fixed ones
-are encoded once here, so the hot path only appends bytes.
+"""Every reply the engine itself sends, as the bytes that go on the wire.
+
+RFC 2034 (ENHANCEDSTATUSCODES, advertised in EHLO): every 2xx, 4xx and 5xx reply carries
+an RFC 3463 enhanced code after its basic one, except the greeting and the answers to HELO
+and EHLO. 354 and 334 are intermediate replies and carry none, as in Postfix. Replies
+produced by handlers carry their own codes. The fixed ones are encoded once here, so the
+hot path only appends bytes.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ def wire(text: str) -> bytes:
 
 
 # Session and transaction.
-OK = b"250 OK\r\n"
+OK = b"250 2.0.0 OK\r\n"
 SENDER_OK = b"250 2.1.0 OK\r\n"
 RECIPIENT_OK = b"250 2.1.5 OK\r\n"
 START_DATA = b"354 End data with <CR><LF>.<CR><LF>\r\n"
@@ -31,7 +36,7 @@ INTERNAL_ERROR = b"451 4.3.0 Internal error; please retry\r\n"
 TOO_BIG = b"552 5.3.4 Message too big for system\r\n"
 
 # Syntax and sequence.
-LINE_TOO_LONG = b"500 Command line too long\r\n"
+LINE_TOO_LONG = b"500 5.5.2 Command line too long\r\n"
 BAD_SYNTAX = b"500 5.5.2 Error: bad syntax\r\n"
 TOO_MANY_UNKNOWN = b"502 5.5.1 Too many unrecognized commands, goodbye.\r\n"
 HELO_FIRST = b"503 5.5.1 Error: send HELO first\r\n"
@@ -99,7 +104,7 @@ class Banners:
 
 def _ehlo(options: Options, tls: bool) -> bytes:
     lines = [options.hostname, f"SIZE {options.max_message_bytes}", "8BITMIME", "SMTPUTF8",
-             "PIPELINING"]
+             "PIPELINING", "ENHANCEDSTATUSCODES"]
     if options.tls_context is not None and not tls:
         lines.append("STARTTLS")
     if options.auth and (tls or not options.auth_require_tls):
