@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from postlane.smtp import commands, replies
+from postlane.smtp import commands, replies, trace
 from postlane.smtp.auth import Exchange
 from postlane.smtp.contract import Envelope, Handler, Options, Session
 from postlane.smtp.replies import Banners
@@ -66,6 +66,7 @@ class SessionMachine:
         self._data_dropped = 0  # bytes of an oversized message thrown away so far
         self._eof = False
         self._auth_failures = 0
+        self._authenticated = False  # by AUTH (a trusted network is not AUTH)
         handler.connected(self.session)
 
     # --- what comes in -------------------------------------------------------------------
@@ -123,7 +124,7 @@ class SessionMachine:
             return
         self.state = State.GREETED
         if identity is not None:
-            self.session.identity = identity
+            self.session.identity, self._authenticated = identity, True
             self._output.append(replies.AUTH_OK)
             return
         self._auth_failures += 1
@@ -153,7 +154,7 @@ class SessionMachine:
         if self.state is not State.TLS_PENDING:
             return
         self.session = Session(self.session.peer, tls=True)
-        self.state = State.CONNECTED
+        self.state, self._authenticated = State.CONNECTED, False
         self.handler.connected(self.session)
 
     # --- what commands.py calls ------------------------------------------------------------
@@ -256,7 +257,8 @@ class SessionMachine:
 
     def _take_message(self) -> Deliver | None:
         """Look for the end of DATA, CRLF.CRLF only (a bare LF around a dot is content:
-        no SMTP smuggling), with one search from where the last one stopped."""
+        no SMTP smuggling), with one search from where the last one stopped. The size
+        limit applies to what the client sent, before our trace header."""
         buffer = self._buffer
         end = buffer.find(b"\r\n.\r\n", self._data_scanned)
         limit = self.options.max_message_bytes
@@ -273,7 +275,14 @@ class SessionMachine:
             self._output.append(replies.TOO_BIG)
             return None
         assert envelope is not None
-        content = bytes(buffer[:end + 2]).replace(b"\r\n.", b"\r\n")[2:]  # RFC 5321 4.5.2
+        # RFC 5321 4.5.2 transparency; our CRLF in front ends the trace header.
+        content = self._received(envelope)[:-2] + buffer[:end + 2].replace(b"\r\n.", b"\r\n")
         del buffer[:end + 5]
         self.state = State.DELIVERING
         return Deliver(envelope, content)
+
+    def _received(self, envelope: Envelope) -> bytes:
+        session = self.session
+        protocol = trace.protocol(session.extended, session.tls, self._authenticated)
+        return trace.received(session.host_name, session.peer, self.options.hostname,
+                              protocol, envelope.rcpt_tos, self._clock())

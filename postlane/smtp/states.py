@@ -31,7 +31,7 @@ class State(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class Deliver:
     """Hand the message to the handler's ``data``; feed its reply to ``delivered``. The
-    content is unstuffed."""
+    content is unstuffed and starts with our ``Received:`` header."""
 
     envelope: Envelope
     content: bytes
