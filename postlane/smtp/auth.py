@@ -33,7 +33,7 @@ class Exchange:
             return self.answer(initial.encode())
         return "" if self.mechanism == "PLAIN" else USERNAME
 
-    def answer(self, line: bytes) -> str | Credentials:
+    def answer(self, line: bytes | bytearray) -> str | Credentials:
         decoded = syntax.decode_answer(line)
         if self.mechanism == "PLAIN":
             return Credentials(*syntax.plain_credentials(decoded))

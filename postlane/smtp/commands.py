@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING
 from postlane.smtp import replies, syntax
 from postlane.smtp.auth import Credentials, Exchange
 from postlane.smtp.contract import Envelope
-from postlane.smtp.states import START_TLS, Authenticate, Event, State
+from postlane.smtp.states import (
+    AUTH_CHALLENGE,
+    AUTHENTICATING,
+    CONNECTED,
+    GREETED,
+    MAIL,
+    RCPT,
+    START_TLS,
+    Authenticate,
+    Event,
+)
 
 if TYPE_CHECKING:
     from postlane.smtp.session import SessionMachine
@@ -25,13 +35,13 @@ def unknown(machine: SessionMachine, verb: str) -> Event | None:
     """RFC 5321 4.2.4: 502 for commands we know of and do not do, 500 for the rest; the
     fifth unknown one ends the session (a client that speaks something else)."""
     if verb in _NOT_IMPLEMENTED:
-        machine.reply(replies.not_implemented(verb))
+        machine.output.append(replies.not_implemented(verb))
         return None
     machine.unknown_commands += 1
     if machine.unknown_commands >= MAX_BOGUS_COMMANDS:
-        machine.reply(replies.TOO_MANY_UNKNOWN)
+        machine.output.append(replies.TOO_MANY_UNKNOWN)
         return machine.close()
-    machine.reply(replies.unknown_command(verb))
+    machine.output.append(replies.unknown_command(verb))
     return None
 
 
@@ -45,20 +55,20 @@ def ehlo(machine: SessionMachine, arg: str) -> None:
 
 def _greet(machine: SessionMachine, arg: str, extended: bool) -> None:
     if not arg:
-        machine.reply(replies.greeting_syntax(extended))
+        machine.output.append(replies.greeting_syntax(extended))
         return
     session, banners = machine.session, machine.banners
     session.host_name, session.extended = arg, extended
-    machine.envelope, machine.state = None, State.GREETED
+    machine.envelope, machine.state = None, GREETED
     if not extended:
-        machine.reply(banners.helo)
+        machine.output.append(banners.helo)
     else:
-        machine.reply(banners.ehlo_tls if session.tls else banners.ehlo_clear)
+        machine.output.append(banners.ehlo_tls if session.tls else banners.ehlo_clear)
 
 
 def _transaction_refusal(machine: SessionMachine) -> bytes | None:
     """HELO/EHLO first, then AUTH where it is required."""
-    if machine.state is State.CONNECTED:
+    if machine.state is CONNECTED:
         return replies.HELO_FIRST
     if machine.options.auth and machine.session.identity is None:
         return replies.AUTH_REQUIRED
@@ -67,21 +77,24 @@ def _transaction_refusal(machine: SessionMachine) -> bytes | None:
 
 def mail(machine: SessionMachine, arg: str) -> None:
     refusal = _transaction_refusal(machine)
-    if refusal is None and machine.state is not State.GREETED:
+    if refusal is None and machine.state is not GREETED:
         refusal = replies.NESTED_MAIL
     if refusal is not None:
-        machine.reply(refusal)
+        machine.output.append(refusal)
         return
     path = _read_path(machine, arg, "FROM")
     if path is None:
         return
-    problem = (syntax.mail_parameter_problem(path.params, machine.options.max_message_bytes)
-               or machine.handler.mail(machine.session, path.address))
+    problem = None
+    if path.params:
+        problem = syntax.mail_parameter_problem(path.params, machine.options.max_message_bytes)
+    if problem is None:
+        problem = machine.handler.mail(machine.session, path.address)
     if problem is not None:
-        machine.reply(replies.wire(problem))
+        machine.output.append(replies.wire(problem))
         return
-    machine.envelope, machine.state = Envelope(path.address), State.MAIL
-    machine.reply(replies.SENDER_OK)
+    machine.envelope, machine.state = Envelope(path.address), MAIL
+    machine.output.append(replies.SENDER_OK)
 
 
 def _read_path(machine: SessionMachine, arg: str, keyword: str) -> syntax.Path | None:
@@ -89,16 +102,16 @@ def _read_path(machine: SessionMachine, arg: str, keyword: str) -> syntax.Path |
     try:
         return syntax.parse_path(arg, keyword)
     except syntax.SyntaxProblem as exc:
-        machine.reply(replies.wire(f"501 5.5.4 {exc}"))
+        machine.output.append(replies.wire(f"501 5.5.4 {exc}"))
         return None
 
 
 def rcpt(machine: SessionMachine, arg: str) -> None:
     refusal = _transaction_refusal(machine)
-    if refusal is None and machine.state is State.GREETED:
+    if refusal is None and machine.state is GREETED:
         refusal = replies.NEED_MAIL
     if refusal is not None:
-        machine.reply(refusal)
+        machine.output.append(refusal)
         return
     envelope = machine.envelope
     assert envelope is not None
@@ -106,53 +119,53 @@ def rcpt(machine: SessionMachine, arg: str) -> None:
     if path is None:
         return
     if path.params:
-        machine.reply(replies.RCPT_PARAMS)
+        machine.output.append(replies.RCPT_PARAMS)
         return
     problem = machine.handler.rcpt(machine.session, envelope, path.address)
     if problem is not None:
-        machine.reply(replies.wire(problem))
+        machine.output.append(replies.wire(problem))
         return
     envelope.rcpt_tos.append(path.address)
-    machine.state = State.RCPT
-    machine.reply(replies.RECIPIENT_OK)
+    machine.state = RCPT
+    machine.output.append(replies.RECIPIENT_OK)
 
 
 def data(machine: SessionMachine, arg: str) -> None:
     refusal = _transaction_refusal(machine)
-    if refusal is None and machine.state is not State.RCPT:
+    if refusal is None and machine.state is not RCPT:
         refusal = replies.NEED_RCPT
     if refusal is None and arg:
         refusal = replies.DATA_SYNTAX
     if refusal is not None:
-        machine.reply(refusal)
+        machine.output.append(refusal)
         return
-    machine.reply(replies.START_DATA)
+    machine.output.append(replies.START_DATA)
     machine.begin_data()
 
 
 def rset(machine: SessionMachine, arg: str) -> None:
-    if machine.state is State.MAIL or machine.state is State.RCPT:
-        machine.state = State.GREETED
+    if machine.state is MAIL or machine.state is RCPT:
+        machine.state = GREETED
     machine.envelope = None
-    machine.reply(replies.OK)
+    machine.output.append(replies.OK)
 
 
 def noop(machine: SessionMachine, arg: str) -> None:
-    machine.reply(replies.OK)
+    machine.output.append(replies.OK)
 
 
 def quit_(machine: SessionMachine, arg: str) -> Event:
     """Commands pipelined after QUIT are not run: the client was told 221."""
-    machine.reply(replies.BYE)
+    machine.output.append(replies.BYE)
     return machine.close()
 
 
 def vrfy(machine: SessionMachine, arg: str) -> None:
-    machine.reply(replies.VRFY_ANSWER if arg else replies.VRFY_SYNTAX)
+    machine.output.append(replies.VRFY_ANSWER if arg else replies.VRFY_SYNTAX)
 
 
 def help_(machine: SessionMachine, arg: str) -> None:
-    machine.reply(replies.HELP)
+    machine.output.append(replies.HELP)
 
 
 def starttls(machine: SessionMachine, arg: str) -> Event | None:
@@ -163,10 +176,10 @@ def starttls(machine: SessionMachine, arg: str) -> Event | None:
     elif machine.session.tls:
         refusal = replies.TLS_ALREADY
     else:
-        machine.reply(replies.TLS_READY)
+        machine.output.append(replies.TLS_READY)
         machine.begin_tls()
         return START_TLS
-    machine.reply(refusal)
+    machine.output.append(refusal)
     return None
 
 
@@ -177,7 +190,7 @@ def auth(machine: SessionMachine, arg: str) -> Event | None:
     if refusal is None and mechanism not in replies.AUTH_MECHANISMS:
         refusal = replies.AUTH_UNKNOWN_MECHANISM
     if refusal is not None:
-        machine.reply(refusal)
+        machine.output.append(refusal)
         return None
     machine.exchange = Exchange(mechanism)
     try:
@@ -202,7 +215,7 @@ def _auth_refusal(machine: SessionMachine) -> bytes | None:
     return None
 
 
-def auth_answer(machine: SessionMachine, line: bytes) -> Event | None:
+def auth_answer(machine: SessionMachine, line: bytes | bytearray) -> Event | None:
     """The client's line after a 334 challenge."""
     exchange = machine.exchange
     assert exchange is not None
@@ -215,16 +228,16 @@ def auth_answer(machine: SessionMachine, line: bytes) -> Event | None:
 
 def _auth_next(machine: SessionMachine, step: str | Credentials) -> Event | None:
     if isinstance(step, str):
-        machine.state = State.AUTH_CHALLENGE
-        machine.reply(replies.challenge(step))
+        machine.state = AUTH_CHALLENGE
+        machine.output.append(replies.challenge(step))
         return None
-    machine.exchange, machine.state = None, State.AUTHENTICATING
+    machine.exchange, machine.state = None, AUTHENTICATING
     return Authenticate(step.login, step.password)
 
 
 def auth_abandoned(machine: SessionMachine, reply: bytes) -> None:
-    machine.exchange, machine.state = None, State.GREETED
-    machine.reply(reply)
+    machine.exchange, machine.state = None, GREETED
+    machine.output.append(reply)
 
 
 COMMANDS: dict[str, Callable[[SessionMachine, str], Event | None]] = {

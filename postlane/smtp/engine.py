@@ -72,11 +72,18 @@ class SMTPProtocol(asyncio.Protocol):
             return
         self._last_activity = self._loop.time()
         machine = self.machine
-        machine.receive(data)
-        if machine.state.awaits_work:
-            self._update_reading()
-        else:
-            self._advance()
+        if self._writing_paused:
+            machine.receive(data)  # answered once the client reads again
+            return
+        event = machine.feed(data)
+        output = machine.output
+        if output:
+            self._transport.write(output[0] if len(output) == 1 else b"".join(output))
+            output.clear()
+        if event is not None:
+            self._run(event)
+        elif machine.state.awaits_work:
+            self._update_reading()  # sent far ahead of a slow command?
 
     def eof_received(self) -> bool:
         """The client will send no more; what it sent before (a pipelined QUIT, say)
@@ -125,7 +132,7 @@ class SMTPProtocol(asyncio.Protocol):
         while the client does not read: replies would pile up here instead."""
         if self._transport is None or self._writing_paused:
             return
-        event = self.machine.process()
+        event = self.machine.feed(b"")
         self._flush()
         if event is not None:
             self._run(event)
@@ -143,9 +150,10 @@ class SMTPProtocol(asyncio.Protocol):
             self._close()
 
     def _flush(self) -> None:
-        data = self.machine.take_output()
-        if data and self._transport is not None:
-            self._transport.write(data)
+        output = self.machine.output
+        if output and self._transport is not None:
+            self._transport.write(output[0] if len(output) == 1 else b"".join(output))
+        output.clear()
 
     async def _deliver(self, event: Deliver) -> None:
         reply = await self._handler.data(self.machine.session, event.envelope, event.content)
@@ -188,7 +196,8 @@ class SMTPProtocol(asyncio.Protocol):
             log.error("SMTP command failed", exc_info=task.exception())
             self.machine.work_failed()
             self._flush()
-        self._update_reading()
+        if self._reading_paused:  # paused for a backlog that may now be read
+            self._update_reading()
         self._advance()
 
     def _close(self) -> None:

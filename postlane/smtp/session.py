@@ -21,13 +21,26 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from postlane.smtp import commands, replies, trace
 from postlane.smtp.auth import Exchange
 from postlane.smtp.contract import Envelope, Handler, Options, Session
 from postlane.smtp.replies import Banners
-from postlane.smtp.states import CLOSE, Close, Deliver, Event, State
+from postlane.smtp.states import (
+    AUTH_CHALLENGE,
+    AUTHENTICATING,
+    CLOSE,
+    CLOSED,
+    CONNECTED,
+    DATA,
+    DELIVERING,
+    GREETED,
+    TLS_PENDING,
+    Close,
+    Deliver,
+    Event,
+)
 
 #: A command line, CRLF included; longer ones are skipped to their end and refused.
 MAX_COMMAND_LINE = 2048
@@ -40,12 +53,16 @@ class _Line(enum.Enum):
     TOO_LONG = "a command line over MAX_COMMAND_LINE, skipped"
 
 
+_TOO_LONG: Final = _Line.TOO_LONG  # a global: cheaper to look up than the member
+
+
 class SessionMachine:
     """One connection's protocol state. Construct it when the client connects (the
-    greeting is the first output); then ``receive`` and ``process`` as bytes arrive.
+    greeting is the first output); then ``feed`` it bytes as they arrive and write what
+    ``output`` holds. ``receive`` only keeps bytes, for when the replies must wait (the
+    client does not read them); ``process`` goes on with what is kept.
 
-    The public attributes are what commands.py works with; the transport uses only the
-    methods."""
+    The other public attributes are what commands.py works with."""
 
     def __init__(self, options: Options, handler: Handler, peer: Any,
                  banners: Banners | None = None,
@@ -53,20 +70,23 @@ class SessionMachine:
         self.options = options
         self.handler = handler
         self.banners = banners or Banners.of(options)
-        self.state = State.CONNECTED
+        self.state = CONNECTED
         self.session = Session(peer)
         self.envelope: Envelope | None = None
         self.exchange: Exchange | None = None  # the AUTH exchange under way
         self.unknown_commands = 0
         self._clock = clock
+        #: The replies to write, oldest first; the transport writes and empties it.
+        self.output: list[bytes] = [self.banners.greeting]
         self._buffer = bytearray()
-        self._output: list[bytes] = [self.banners.greeting]
         self._skipping = False  # inside a command line over the limit
         self._data_scanned = 0  # how far the buffer is known to hold no end of DATA
         self._data_dropped = 0  # bytes of an oversized message thrown away so far
         self._eof = False
         self._auth_failures = 0
         self._authenticated = False  # by AUTH (a trusted network is not AUTH)
+        self._trace_key: tuple[object, ...] = ()
+        self._trace_opening = ""
         handler.connected(self.session)
 
     # --- what comes in -------------------------------------------------------------------
@@ -75,8 +95,44 @@ class SessionMachine:
         """Bytes from the client, kept until ``process``. While TLS_PENDING they can only
         come through the new TLS layer (the buffer was emptied at STARTTLS and the
         transport stops reading until the handshake): they wait for ``tls_started``."""
-        if self.state is not State.CLOSED:
+        if self.state is not CLOSED:
             self._buffer += data
+
+    def feed(self, data: bytes) -> Event | None:
+        """``receive`` then ``process``, in one call: the transport's hot path."""
+        if data and self.state is not CLOSED:
+            self._buffer += data
+        while True:
+            state = self.state
+            if state is DATA:
+                deliver = self._take_message()
+                if deliver is not None:
+                    return deliver
+                if self.state is DATA:
+                    return self._input_exhausted() if self._eof else None
+                continue
+            if state.awaits_work:
+                return None
+            if state is CLOSED:
+                return CLOSE
+            line = self._take_line()
+            if line is None:
+                return self._input_exhausted() if self._eof else None
+            if line is _TOO_LONG:
+                if state is AUTH_CHALLENGE:
+                    commands.auth_abandoned(self, replies.AUTH_ANSWER_TOO_LONG)
+                else:
+                    self.output.append(replies.LINE_TOO_LONG)
+                continue
+            event = (commands.auth_answer(self, line) if state is AUTH_CHALLENGE
+                     else self._command(line))
+            if event is not None:
+                return event
+
+    def process(self) -> Event | None:
+        """Handle every complete line (or message) in the buffer, in order, until one needs
+        work done outside (its event is returned) or the buffer runs out (None)."""
+        return self.feed(b"")
 
     def end_of_input(self) -> None:
         """The client sends no more. What it sent is still answered, then ``Close``."""
@@ -85,15 +141,15 @@ class SessionMachine:
     def idle(self) -> Event | None:
         """The client has been silent for the idle timeout: ``Close`` after a 421, unless
         the silence is ours (work pending)."""
-        if self.state.awaits_work or self.state is State.CLOSED:
+        if self.state.awaits_work or self.state is CLOSED:
             return None
-        self._output.append(replies.IDLE)
+        self.output.append(replies.IDLE)
         return self.close()
 
     def lost(self) -> None:
         """The connection is gone: nothing more is answered."""
         self.close()
-        self._output.clear()
+        self.output.clear()
 
     @property
     def backlogged(self) -> bool:
@@ -102,7 +158,7 @@ class SessionMachine:
 
     def take_output(self) -> bytes:
         """The replies to write, oldest first (empty when there are none)."""
-        output = self._output
+        output = self.output
         if not output:
             return b""
         data = output[0] if len(output) == 1 else b"".join(output)
@@ -113,58 +169,55 @@ class SessionMachine:
 
     def delivered(self, reply: str) -> None:
         """The handler's reply to the message."""
-        if self.state is State.DELIVERING:
-            self.state = State.GREETED
-            self._output.append(replies.wire(reply))
+        if self.state is DELIVERING:
+            self.state = GREETED
+            self.output.append(replies.wire(reply))
 
     def authenticated(self, identity: Any) -> None:
         """The handler's verdict on the credentials: an identity, or None for wrong ones;
         the third wrong one in a session closes it."""
-        if self.state is not State.AUTHENTICATING:
+        if self.state is not AUTHENTICATING:
             return
-        self.state = State.GREETED
+        self.state = GREETED
         if identity is not None:
             self.session.identity, self._authenticated = identity, True
-            self._output.append(replies.AUTH_OK)
+            self.output.append(replies.AUTH_OK)
             return
         self._auth_failures += 1
         if self._auth_failures >= MAX_AUTH_FAILURES:
-            self._output.append(replies.AUTH_TOO_MANY_FAILURES)
+            self.output.append(replies.AUTH_TOO_MANY_FAILURES)
             self.close()
         else:
-            self._output.append(replies.AUTH_INVALID)
+            self.output.append(replies.AUTH_INVALID)
 
     def authentication_unavailable(self) -> None:
         """The handler cannot check credentials now (TemporaryFailure)."""
-        if self.state is State.AUTHENTICATING:
-            self.state = State.GREETED
-            self._output.append(replies.AUTH_TEMPORARY_FAILURE)
+        if self.state is AUTHENTICATING:
+            self.state = GREETED
+            self.output.append(replies.AUTH_TEMPORARY_FAILURE)
 
     def work_failed(self) -> None:
         """The handler's work raised: 451 so the client retries; a failed upgrade closes."""
-        if self.state is State.DELIVERING or self.state is State.AUTHENTICATING:
-            self.state = State.GREETED
-            self._output.append(replies.INTERNAL_ERROR)
-        elif self.state is State.TLS_PENDING:
+        if self.state is DELIVERING or self.state is AUTHENTICATING:
+            self.state = GREETED
+            self.output.append(replies.INTERNAL_ERROR)
+        elif self.state is TLS_PENDING:
             self.close()
 
     def tls_started(self) -> None:
         """RFC 3207 4.2: the session starts over, as if the client had just connected
         (AUTH included)."""
-        if self.state is not State.TLS_PENDING:
+        if self.state is not TLS_PENDING:
             return
         self.session = Session(self.session.peer, tls=True)
-        self.state, self._authenticated = State.CONNECTED, False
+        self.state, self._authenticated = CONNECTED, False
         self.handler.connected(self.session)
 
     # --- what commands.py calls ------------------------------------------------------------
 
-    def reply(self, data: bytes) -> None:
-        self._output.append(data)
-
     def close(self) -> Close:
         """Nothing more is read, run or answered (commands pipelined after are dropped)."""
-        self.state, self.envelope, self.exchange = State.CLOSED, None, None
+        self.state, self.envelope, self.exchange = CLOSED, None, None
         del self._buffer[:]
         return CLOSE
 
@@ -173,58 +226,27 @@ class SessionMachine:
         empty message and a dot-stuffed first line look like every other line."""
         self._buffer[:0] = b"\r\n"
         self._data_scanned = self._data_dropped = 0
-        self.state = State.DATA
+        self.state = DATA
 
     def begin_tls(self) -> None:
         """220 Ready is sent: RFC 3207 4.2, nothing sent before the handshake counts."""
         del self._buffer[:]
-        self.envelope, self.state = None, State.TLS_PENDING
+        self.envelope, self.state = None, TLS_PENDING
 
     # --- reading ---------------------------------------------------------------------------
 
-    def process(self) -> Event | None:
-        """Handle every complete line (or message) in the buffer, in order, until one needs
-        work done outside (its event is returned) or the buffer runs out (None)."""
-        while True:
-            state = self.state
-            if state is State.DATA:
-                deliver = self._take_message()
-                if deliver is not None:
-                    return deliver
-                if self.state is State.DATA:
-                    return self._input_exhausted()
-                continue
-            if state.awaits_work:
-                return None
-            if state is State.CLOSED:
-                return CLOSE
-            line = self._take_line()
-            if line is None:
-                return self._input_exhausted()
-            if line is _Line.TOO_LONG:
-                if state is State.AUTH_CHALLENGE:
-                    commands.auth_abandoned(self, replies.AUTH_ANSWER_TOO_LONG)
-                else:
-                    self._output.append(replies.LINE_TOO_LONG)
-                continue
-            if state is State.AUTH_CHALLENGE:
-                event = commands.auth_answer(self, line)
-            else:
-                event = self._command(line)
-            if event is not None:
-                return event
-
     def _input_exhausted(self) -> Event | None:
-        """Every complete line is handled. At end of input the session closes; an AUTH
-        exchange that waits for an answer is told why first."""
+        """Every complete line is handled and the client sends no more: the session
+        closes; an AUTH exchange that waits for an answer is told why first."""
         if not self._eof:
             return None
-        if self.state is State.AUTH_CHALLENGE:
-            self._output.append(replies.AUTH_CONNECTION_LOST)
+        if self.state is AUTH_CHALLENGE:
+            self.output.append(replies.AUTH_CONNECTION_LOST)
         return self.close()
 
-    def _take_line(self) -> bytes | _Line | None:
-        """The next line without its line ending, ``TOO_LONG``, or None for more data."""
+    def _take_line(self) -> bytearray | _Line | None:
+        """The next line without its line ending (a copy: the buffer moves on),
+        ``TOO_LONG``, or None for more data."""
         buffer = self._buffer
         end = buffer.find(b"\n")
         if end < 0:
@@ -232,23 +254,24 @@ class SessionMachine:
                 self._skipping = True  # keep none of it: memory stays bounded
                 del buffer[:]
             return None
-        line = bytes(buffer[:end])
-        del buffer[:end + 1]
         if self._skipping or end >= MAX_COMMAND_LINE:
+            del buffer[:end + 1]
             self._skipping = False
-            return _Line.TOO_LONG
-        return line[:-1] if line.endswith(b"\r") else line
+            return _TOO_LONG
+        line = buffer[:end - 1] if end and buffer[end - 1] == 13 else buffer[:end]  # CR
+        del buffer[:end + 1]
+        return line
 
-    def _command(self, line: bytes) -> Event | None:
+    def _command(self, line: bytearray) -> Event | None:
         verb_bytes, _, arg_bytes = line.partition(b" ")
         try:
             verb = verb_bytes.upper().decode("ascii")
             arg = arg_bytes.strip().decode("utf-8")
         except UnicodeDecodeError:
-            self._output.append(replies.BAD_SYNTAX)
+            self.output.append(replies.BAD_SYNTAX)
             return None
         if not verb:
-            self._output.append(replies.BAD_SYNTAX)
+            self.output.append(replies.BAD_SYNTAX)
             return None
         command = commands.COMMANDS.get(verb)
         if command is None:
@@ -271,18 +294,22 @@ class SessionMachine:
         envelope, self.envelope = self.envelope, None
         if self._data_dropped or end > limit:
             del buffer[:end + 5]
-            self.state = State.GREETED
-            self._output.append(replies.TOO_BIG)
+            self.state = GREETED
+            self.output.append(replies.TOO_BIG)
             return None
         assert envelope is not None
         # RFC 5321 4.5.2 transparency; our CRLF in front ends the trace header.
         content = self._received(envelope)[:-2] + buffer[:end + 2].replace(b"\r\n.", b"\r\n")
         del buffer[:end + 5]
-        self.state = State.DELIVERING
+        self.state = DELIVERING
         return Deliver(envelope, content)
 
     def _received(self, envelope: Envelope) -> bytes:
+        """The trace header; its first lines are made once for a session's messages."""
         session = self.session
-        protocol = trace.protocol(session.extended, session.tls, self._authenticated)
-        return trace.received(session.host_name, session.peer, self.options.hostname,
-                              protocol, envelope.rcpt_tos, self._clock())
+        key = (session.host_name, session.extended, session.tls, self._authenticated)
+        if key != self._trace_key:
+            protocol = trace.protocol(session.extended, session.tls, self._authenticated)
+            self._trace_key, self._trace_opening = key, trace.opening(
+                session.host_name, session.peer, self.options.hostname, protocol)
+        return trace.received(self._trace_opening, envelope.rcpt_tos, self._clock())

@@ -1,4 +1,7 @@
-"""The session's states and the events it hands its transport (session.py, engine.py)."""
+"""The session's states and the events it hands its transport (session.py, engine.py).
+
+Events are values the transport reads; ``Deliver`` is not frozen because one is made for
+every message, and a frozen dataclass costs twice as much to make."""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ class State(enum.Enum):
         self.awaits_work = awaits_work
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Deliver:
     """Hand the message to the handler's ``data``; feed its reply to ``delivered``. The
     content is unstuffed and starts with our ``Received:`` header."""
@@ -59,3 +62,9 @@ class Close:
 START_TLS = StartTLS()
 CLOSE = Close()
 Event = Deliver | Authenticate | StartTLS | Close
+
+# The states as module globals, for the code that tests them on every line: looking a
+# member up on its Enum class costs several times a global lookup (Python 3.11).
+CONNECTED, GREETED, MAIL, RCPT = State.CONNECTED, State.GREETED, State.MAIL, State.RCPT
+DATA, DELIVERING, AUTH_CHALLENGE = State.DATA, State.DELIVERING, State.AUTH_CHALLENGE
+AUTHENTICATING, TLS_PENDING, CLOSED = State.AUTHENTICATING, State.TLS_PENDING, State.CLOSED

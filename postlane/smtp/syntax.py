@@ -75,7 +75,7 @@ def parse_path(arg: str, keyword: str) -> Path:
         raise SyntaxProblem("Local part too long")
     if tail and tail[0] not in " \t":
         raise SyntaxProblem("Syntax error in address")
-    return Path(address, parse_params(tail))
+    return Path(address, parse_params(tail) if tail else {})
 
 
 def parse_params(text: str) -> dict[str, str | None]:
@@ -92,7 +92,7 @@ class AuthProblem(ValueError):
     """An AUTH answer that cannot be used; the message is the whole reply."""
 
 
-def decode_answer(answer: bytes) -> bytes:
+def decode_answer(answer: bytes | bytearray) -> bytes:
     """An AUTH answer line: ``*`` cancels, ``=`` is the empty answer, else base64."""
     answer = answer.strip()
     if answer == b"*":

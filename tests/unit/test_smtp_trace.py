@@ -10,9 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from postlane.smtp.trace import address_literal, protocol, received, rfc5322_date
+from postlane.smtp import trace
+from postlane.smtp.trace import address_literal, protocol, rfc5322_date
 
 EPOCH = 0.0  # Thu, 01 Jan 1970 00:00:00 +0000
+
+
+def received(helo: str | None, peer: object, hostname: str, with_protocol: str,
+             recipients: list[str], now: float) -> bytes:
+    return trace.received(trace.opening(helo, peer, hostname, with_protocol), recipients, now)
 
 
 @pytest.mark.parametrize(("extended", "tls", "authenticated", "keyword"), [
@@ -28,6 +34,8 @@ def test_protocol_keywords_follow_rfc_3848(extended: bool, tls: bool, authentica
     (("192.0.2.1", 2525), "[192.0.2.1]"),
     (("2001:db8::1", 2525, 0, 0), "[IPv6:2001:db8::1]"),
     (("::ffff:192.0.2.7", 2525, 0, 0), "[192.0.2.7]"),
+    (("fe80::1%eth0", 2525, 0, 2), "[IPv6:fe80::1%eth0]"),
+    (("256.1.1.1", 1), "unknown"), (("1.2.3", 1), "unknown"), (("::1::2", 1), "unknown"),
     (None, "unknown"), ("/run/postlane.sock", "unknown"), (("not an ip", 1), "unknown"),
     ((), "unknown")])
 def test_address_literals(peer: object, literal: str) -> None:
