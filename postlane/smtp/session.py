@@ -1,17 +1,17 @@
 """The server side of one SMTP connection, without I/O.
 
-Bytes come in (``receive``), replies go out (``take_output``), and ``process`` returns an
-event for whatever has to wait on something outside: the handler's token check
-(``Authenticate``) and commit (``Deliver``), the TLS handshake (``StartTLS``), closing
-(``Close``). The result of that work comes back in (``authenticated``, ``delivered``,
-``tls_started``, ...). The asyncio transport (engine.py) only moves bytes, runs the
-events and keeps the timers; tests drive this class with bytes alone.
+Bytes come in (``feed``), replies go out (``output``), and ``feed`` returns an event for
+whatever has to wait on something outside: the handler's token check (``Authenticate``)
+and commit (``Deliver``), the TLS handshake (``StartTLS``), closing (``Close``). The result
+of that work comes back in (``authenticated``, ``delivered``, ``tls_started``, ...). The
+asyncio transport (engine.py) only moves bytes, runs the events and keeps the timers;
+tests drive this class with bytes alone.
 
 One ``State`` (states.py) says where the conversation is; what each command does to it
 is in commands.py. What outlives a state (the client's name, TLS, who it authenticated
 as) is in ``Session``, which the handler reads.
 
-PIPELINING: ``process`` answers every complete command in the buffer, in order, and stops
+PIPELINING: ``feed`` answers every complete command in the buffer, in order, and stops
 at the first that waits; the lines after it stay in the buffer until its result is fed
 back, so replies keep the order of the commands.
 """
@@ -109,7 +109,7 @@ class SessionMachine:
                 if deliver is not None:
                     return deliver
                 if self.state is DATA:
-                    return self._input_exhausted() if self._eof else None
+                    return self._at_end_of_input() if self._eof else None
                 continue
             if state.awaits_work:
                 return None
@@ -117,7 +117,7 @@ class SessionMachine:
                 return CLOSE
             line = self._take_line()
             if line is None:
-                return self._input_exhausted() if self._eof else None
+                return self._at_end_of_input() if self._eof else None
             if line is _TOO_LONG:
                 if state is AUTH_CHALLENGE:
                     commands.auth_abandoned(self, replies.AUTH_ANSWER_TOO_LONG)
@@ -235,11 +235,9 @@ class SessionMachine:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def _input_exhausted(self) -> Event | None:
+    def _at_end_of_input(self) -> Close:
         """Every complete line is handled and the client sends no more: the session
         closes; an AUTH exchange that waits for an answer is told why first."""
-        if not self._eof:
-            return None
         if self.state is AUTH_CHALLENGE:
             self.output.append(replies.AUTH_CONNECTION_LOST)
         return self.close()
