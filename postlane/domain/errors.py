@@ -1,7 +1,7 @@
 """The error tree: every failure Postlane reports to a client, as data.
 
 Services and the store raise these; each front door maps a class to its own answer in
-one table (postlane.asgi.errors for HTTP status and Postmark ErrorCode, postlane.smtp.replies
+one table (postlane.asgi.errors for HTTP status and Postmark ErrorCode, postlane.smtp.refusals
 for SMTP replies). An error carries what it is about (ids, addresses, field names) and the
 sentence clients read today, never a status or a protocol's wording.
 """

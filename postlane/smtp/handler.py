@@ -19,7 +19,7 @@ from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.records import Identity
 from postlane.services import identity as identities
 from postlane.services.sending import accept_checked, accept_checked_many
-from postlane.smtp import replies
+from postlane.smtp import refusals
 from postlane.smtp.engine import Envelope, Session, TemporaryFailure
 from postlane.smtp.parse import MalformedMessage, to_submission
 from postlane.smtp.trusted import TrustedPeers, TrustedSender
@@ -30,7 +30,7 @@ from postlane.store.group_commit import GroupCommitter
 log = logging.getLogger(__name__)
 
 #: Nothing was stored: the client keeps the message and retries.
-TEMPORARY_FAILURE = replies.TEMPORARY_FAILURE
+TEMPORARY_FAILURE = refusals.TEMPORARY_FAILURE
 #: A trusted client whose token may no longer send: what an AUTH client with that token
 #: hears at MAIL (after its AUTH failed), with the reason.
 TRUSTED_REFUSED = ("530 5.7.0 Authentication required: the trusted networks' server token "
@@ -106,7 +106,7 @@ class SubmissionHandler:
             if isinstance(exc, DatabaseUnavailable):
                 log.warning("accept failed, the database is unavailable (answering 451): %s",
                             exc)
-            return replies.reply(exc)
+            return refusals.reply(exc)
         except Exception:
             log.exception("accept failed; answering 451 so the client retries")
             return TEMPORARY_FAILURE

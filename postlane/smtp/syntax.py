@@ -1,6 +1,6 @@
 """SMTP command syntax (RFC 5321, RFC 4954 AUTH): pure functions, no I/O.
 
-The protocol (engine.py) reads lines and writes replies; everything that decides what a
+The session (session.py) reads lines and writes replies; everything that decides what a
 line means or how a reply looks is here, where it can be tested on its own.
 """
 
@@ -75,7 +75,7 @@ def parse_path(arg: str, keyword: str) -> Path:
         raise SyntaxProblem("Local part too long")
     if tail and tail[0] not in " \t":
         raise SyntaxProblem("Syntax error in address")
-    return Path(address, parse_params(tail))
+    return Path(address, parse_params(tail) if tail else {})
 
 
 def parse_params(text: str) -> dict[str, str | None]:
@@ -92,7 +92,7 @@ class AuthProblem(ValueError):
     """An AUTH answer that cannot be used; the message is the whole reply."""
 
 
-def decode_answer(answer: bytes) -> bytes:
+def decode_answer(answer: bytes | bytearray) -> bytes:
     """An AUTH answer line: ``*`` cancels, ``=`` is the empty answer, else base64."""
     answer = answer.strip()
     if answer == b"*":
@@ -112,3 +112,20 @@ def plain_credentials(blob: bytes) -> tuple[str, str]:
     if len(parts) != 3:
         raise AuthProblem("501 5.5.2 Malformed PLAIN credentials")
     return parts[1].decode("utf-8", "replace"), parts[2].decode("utf-8", "replace")
+
+
+def mail_parameter_problem(params: dict[str, str | None], max_message_bytes: int) -> str | None:
+    """The refusal for MAIL FROM's ESMTP parameters (RFC 1870 SIZE, RFC 6152 BODY, RFC 6531
+    SMTPUTF8; RFC 4954 5's AUTH= is ignored), or None when they are fine."""
+    for name, value in params.items():
+        if name == "SIZE":
+            if value is None or not value.isdigit():
+                return "501 5.5.4 Syntax: SIZE=<number>"
+            if int(value) > max_message_bytes:
+                return "552 5.3.4 Message size exceeds fixed maximum message size"
+        elif name == "BODY":
+            if value is None or value.upper() not in ("7BIT", "8BITMIME"):
+                return "501 5.5.4 Syntax: BODY=7BIT|8BITMIME"
+        elif name not in ("SMTPUTF8", "AUTH"):
+            return f"555 5.5.4 MAIL FROM parameter {name} not recognized"
+    return None

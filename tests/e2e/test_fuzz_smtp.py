@@ -98,7 +98,7 @@ def in_sync(session: RawSession, last: list[bytes]) -> None:
         aborted = session.reply()
         assert aborted is not None and aborted[-1].startswith(b"501"), aborted
     assert session.send(b"NOOP sync")
-    assert session.reply() == [b"250 OK"], "replies out of step with commands"
+    assert session.reply() == [b"250 2.0.0 OK"], "replies out of step with commands"
 
 
 def assert_still_serving(server: RunningServer) -> None:

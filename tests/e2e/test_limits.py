@@ -130,7 +130,7 @@ def test_overlong_smtp_command_line_after_auth(server: RunningServer) -> None:
         reset_peak_rss()
         reply = smtp_line(sock, b"MAIL FROM:<", *[b"a" * (64 * 1024)] * 128, b"@example.com>")
         growth_mb = (rss_kib("VmHWM") - before) / 1024
-        assert reply == b"500 Command line too long\r\n"
+        assert reply == b"500 5.5.2 Command line too long\r\n"
         assert growth_mb < 8, f"peak memory grew by {growth_mb:.1f} MB for one command line"
         # One reply for the whole line, and the session goes on.
         assert smtp_line(sock, b"MAIL FROM:<sender@example.com>").startswith(b"250")

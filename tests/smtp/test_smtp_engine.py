@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.support.harness import RunningServer, start_server, test_settings
+from tests.support.session_support import without_trace
 from tests.support.smtp_support import RawSession, message_id, unverified_tls
 
 #: The engine does not depend on the database: SQLite is enough.
@@ -40,7 +41,7 @@ def _plain(token: str) -> bytes:
 
 
 def _replies(session: RawSession, count: int) -> list[list[bytes]]:
-    replies = []
+    replies: list[list[bytes]] = []
     for _ in range(count):
         reply = session.reply()
         assert reply is not None, f"connection closed after {replies!r}"
@@ -62,9 +63,9 @@ def _authenticated(server: RunningServer) -> RawSession:
 
 
 def _stored_body(server: RunningServer, reply: list[bytes]) -> str:
+    """The stored message without the trace header (checked) that comes first."""
     mid = message_id(reply[-1].decode())
-    body: str = server.api().get(f"/messages/outbound/{mid}/dump").json()["Body"]
-    return body
+    return without_trace(server.api().get(f"/messages/outbound/{mid}/dump").json()["Body"])
 
 
 def test_pipelined_commands_are_answered_in_order(smtp: RunningServer) -> None:
@@ -76,7 +77,7 @@ def test_pipelined_commands_are_answered_in_order(smtp: RunningServer) -> None:
                              b"\r\nDATA\r\n")
         replies = _replies(session, 5)
         assert _codes(replies) == [b"250", b"235", b"250", b"250", b"354"]
-        assert b"250-PIPELINING" in replies[0]
+        assert b"250-PIPELINING" in replies[0] and b"250-ENHANCEDSTATUSCODES" in replies[0]
         # The end of one message, a whole second transaction and QUIT in one write.
         session.sock.sendall(b"Subject: first\r\n\r\none\r\n.\r\nMAIL FROM:<app@example.com>\r\n"
                              b"RCPT TO:<two@example.com>\r\nDATA\r\n")
@@ -118,7 +119,7 @@ def test_empty_data_gets_an_answer_and_the_session_goes_on(smtp: RunningServer) 
         replies = _replies(session, 5)
         assert _codes(replies)[:3] == [b"250", b"250", b"354"]
         assert replies[3][-1][:1] in (b"2", b"4", b"5")
-        assert replies[4] == [b"250 OK"]
+        assert replies[4] == [b"250 2.0.0 OK"]
     finally:
         session.close()
 
@@ -147,7 +148,7 @@ def test_end_of_data_split_across_packets_and_oversized_data(smtp: RunningServer
         session.sock.sendall(b".\r\nNOOP\r\n")
         refusal, noop = _replies(session, 2)
         assert refusal[-1].startswith(b"552"), refusal
-        assert noop == [b"250 OK"]
+        assert noop == [b"250 2.0.0 OK"]
     finally:
         session.close()
 
@@ -218,7 +219,7 @@ def test_tls_handshake_failure_closes_only_that_session(smtp: RunningServer) -> 
         session.close()
     after = _authenticated(smtp)
     after.sock.sendall(b"NOOP\r\n")
-    assert after.reply() == [b"250 OK"]
+    assert after.reply() == [b"250 2.0.0 OK"]
     after.close()
 
 
@@ -237,7 +238,7 @@ def test_client_that_does_not_read_its_replies_gets_every_one(smtp: RunningServe
         sender = threading.Thread(target=sock.sendall, args=(b"NOOP\r\n" * count + b"QUIT\r\n",))
         sender.start()
         time.sleep(1.0)
-        expected = b"250 OK\r\n" * count + b"221 2.0.0 Bye\r\n"
+        expected = b"250 2.0.0 OK\r\n" * count + b"221 2.0.0 Bye\r\n"
         received = bytearray()
         while len(received) < len(expected):
             chunk = sock.recv(1 << 20)
@@ -285,7 +286,7 @@ def test_connection_dropped_inside_data_stores_nothing(smtp: RunningServer) -> N
     session.close()
     after = _authenticated(smtp)
     after.sock.sendall(b"NOOP\r\n")
-    assert after.reply() == [b"250 OK"]
+    assert after.reply() == [b"250 2.0.0 OK"]
     after.close()
     assert smtp.api().get("/messages/outbound", params={"count": 10, "offset": 0}
                           ).json()["TotalCount"] == 0
@@ -309,7 +310,7 @@ def test_idle_session_is_closed_with_421(loop: str, database_url: str, tmp_path:
         for _ in range(4):
             time.sleep(0.4)
             busy.sock.sendall(b"NOOP\r\n")
-            assert busy.reply() == [b"250 OK"]
+            assert busy.reply() == [b"250 2.0.0 OK"]
         busy.close()
     finally:
         server.stop()
@@ -351,7 +352,7 @@ def test_auth_cancel_failures_and_eof(smtp: RunningServer) -> None:
         session.reply()
         session.sock.sendall(b"EHLO client.example\r\nAUTH PLAIN\r\n*\r\nNOOP\r\n")
         assert [r[-1] for r in _replies(session, 4)[1:]] == [
-            b"334 ", b"501 5.7.0 Auth aborted", b"250 OK"]
+            b"334 ", b"501 5.7.0 Auth aborted", b"250 2.0.0 OK"]
         # Three wrong tokens end the session.
         wrong = _plain("not-a-token")
         session.sock.sendall(b"AUTH PLAIN " + wrong + b"\r\n")
@@ -373,7 +374,7 @@ def test_auth_cancel_failures_and_eof(smtp: RunningServer) -> None:
     leaving.close()
     after = _authenticated(smtp)
     after.sock.sendall(b"NOOP\r\n")
-    assert after.reply() == [b"250 OK"]
+    assert after.reply() == [b"250 2.0.0 OK"]
     after.close()
 
 
@@ -389,7 +390,7 @@ def test_a_quoted_line_break_cannot_forge_a_reply(smtp: RunningServer) -> None:
                              b"Subject: s\r\n\r\nbody\r\n.\r\nNOOP\r\n")
         refusal, noop = _replies(session, 2)
         assert len(refusal) == 1 and refusal[0].startswith(b"550 "), refusal
-        assert b"\r" not in refusal[0] and noop == [b"250 OK"]
+        assert b"\r" not in refusal[0] and noop == [b"250 2.0.0 OK"]
     finally:
         session.close()
 

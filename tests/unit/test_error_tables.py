@@ -8,7 +8,7 @@ import pytest
 
 from postlane.asgi.errors import HTTP_ANSWERS, Answer, ErrorCode, answer, body
 from postlane.domain import errors as e
-from postlane.smtp.replies import SMTP_REPLIES, TEMPORARY_FAILURE, reply
+from postlane.smtp.refusals import SMTP_REPLIES, TEMPORARY_FAILURE, reply
 
 
 def every_error_class() -> list[type[e.PostlaneError]]:
@@ -41,7 +41,7 @@ def test_every_error_has_its_own_http_answer(cls: type[e.PostlaneError]) -> None
 
 @pytest.mark.parametrize("cls", ERROR_CLASSES, ids=lambda cls: cls.__name__)
 def test_every_error_has_its_own_smtp_reply(cls: type[e.PostlaneError]) -> None:
-    assert cls in SMTP_REPLIES, f"{cls.__name__} needs an entry in smtp.replies.SMTP_REPLIES"
+    assert cls in SMTP_REPLIES, f"{cls.__name__} needs an entry in smtp.refusals.SMTP_REPLIES"
 
 
 def test_no_http_status_in_the_domain() -> None:
