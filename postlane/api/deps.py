@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Request
+from fastapi import Path
 
 from postlane.asgi.query import paging as paging
 from postlane.asgi.query import query as query
 from postlane.asgi.query import query_bool as query_bool
 from postlane.asgi.query import query_date as query_date
 from postlane.asgi.query import query_int as query_int
-from postlane.config import Settings
-from postlane.store.database import Database
+from postlane.asgi.state import db as db
+from postlane.asgi.state import settings as settings
+from postlane.asgi.state import wake_worker as wake_worker
 
 #: Numeric ids are 64-bit; anything else in the path cannot name a resource.
 MAX_ID = 2**63 - 1
@@ -23,15 +24,3 @@ StreamId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_-]{0,29}$")]
 MessageId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$")]
 
 
-def db(request: Request) -> Database:
-    value: Database = request.app.state.db
-    return value
-
-
-def settings(request: Request) -> Settings:
-    value: Settings = request.app.state.settings
-    return value
-
-
-def wake_worker(request: Request) -> None:
-    request.app.state.on_accepted()
