@@ -13,4 +13,7 @@ echo "== ruff"; .venv/bin/ruff check postlane tests benchmarks
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest (SQLite + PostgreSQL at ${POSTLANE_TEST_PG_URL##*@})"
 # Branch coverage of postlane/ is measured and printed after the tests (pyproject.toml).
-.venv/bin/python -m pytest --cov --cov-report=term "$@"
+# Most tests wait on sockets and subprocesses, and coverage's tracer makes the rest
+# CPU-bound: one worker per core, each test file kept on one worker (its fixtures are
+# set up once).
+.venv/bin/python -m pytest -n auto --dist loadfile --cov --cov-report=term "$@"
