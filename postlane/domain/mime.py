@@ -58,9 +58,18 @@ def _refuse_line_breaks(msg: EmailMessage) -> None:
                                  "(encoded words count)")
 
 
+def _withheld(line: bytes) -> bool:
+    """Header fields that never leave: Postmark's X-PM-* controls, and Bcc, which would
+    show every recipient the hidden ones (RFC 5322 3.6.3; MSAs remove it, as Postfix's
+    submission service does)."""
+    lowered = line.lower()
+    return lowered.startswith(b"x-pm-") or lowered.split(b":", 1)[0].rstrip() == b"bcc"
+
+
 def for_delivery(raw: bytes, message_id: str) -> bytes:
-    """The message as it leaves: Postmark's X-PM-* control headers removed, and an
-    X-PM-Message-Id header added so bounce reports can be matched to it."""
+    """The message as it leaves: the withheld headers removed (folded lines and all), and
+    an X-PM-Message-Id header added so bounce reports can be matched to it. The stored
+    copy keeps them: the API and the dashboard show Bcc to the sender."""
     head, sep, body = raw.partition(b"\r\n\r\n")
     newline = b"\r\n"
     if not sep:
@@ -73,7 +82,7 @@ def for_delivery(raw: bytes, message_id: str) -> bytes:
             if not skipping:
                 kept.append(line)
             continue
-        skipping = line.lower().startswith(b"x-pm-")
+        skipping = _withheld(line)
         if not skipping:
             kept.append(line)
     kept.append(b"X-PM-Message-Id: " + message_id.encode())

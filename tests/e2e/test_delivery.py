@@ -108,12 +108,21 @@ def test_smtp_control_headers_are_stripped(live: tuple[RunningServer, httpx.Clie
                                            peer: RulePeer) -> None:
     running, api = live
     token = api.headers["X-Postmark-Server-Token"]
-    msg = make_message("ok@example.test", headers={"X-PM-Tag": "t", "X-PM-Metadata-a": "b"})
-    code, message_id = smtp_send(running, msg, ["ok@example.test"], token=token)
+    msg = make_message("ok@example.test", headers={"X-PM-Tag": "t", "X-PM-Metadata-a": "b",
+                                                   "Bcc": "hidden@example.test"})
+    code, message_id = smtp_send(running, msg, ["ok@example.test", "hidden@example.test"],
+                                 token=token)
     assert code == 250
     got = wait_until(lambda: peer.messages_to("ok@example.test"), message="delivery")
     parsed = email.message_from_bytes(got[0].content)
     assert parsed["X-PM-Tag"] is None and parsed["X-PM-Metadata-a"] is None
+    # Bcc never leaves in a header; the hidden recipient still gets the message, and the
+    # sender still sees Bcc in the message's details.
+    assert parsed["Bcc"] is None and b"hidden@example.test" not in got[0].content
+    assert wait_until(lambda: peer.messages_to("hidden@example.test"), message="bcc copy")
+    shown = details(api, message_id)
+    assert [p["Email"] for p in shown["Bcc"]] == ["hidden@example.test"]
+    assert "Bcc: hidden@example.test" in shown["Body"]
     assert parsed["X-PM-Message-Id"] == message_id
     assert parsed["Subject"] == "Hello"
 

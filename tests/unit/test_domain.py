@@ -415,6 +415,15 @@ def test_compose_html_only_and_no_attachments() -> None:
     assert msg["Cc"] is None and list(msg.iter_attachments()) == []
 
 
+def test_delivered_copies_withhold_bcc_and_control_headers() -> None:
+    raw = (b"From: a@example.com\r\nBcc: hidden@example.com,\r\n other@example.com\r\n"
+           b"BCC : shout@example.com\r\nX-PM-Tag: t\r\nBcc-Note: kept\r\n"
+           b"Subject: s\r\n\r\nBcc: in the body stays\r\n")
+    out = mime.for_delivery(raw, "0190-id")
+    assert out == (b"From: a@example.com\r\nBcc-Note: kept\r\nSubject: s\r\n"
+                   b"X-PM-Message-Id: 0190-id\r\n\r\nBcc: in the body stays\r\n")
+
+
 def test_message_ids_are_version_7_guids_in_time_order() -> None:
     start = 1_790_000_000_000_000_000  # ns
     made = [ids.message_id(start + step * 1_000_000) for step in range(200)]
