@@ -67,7 +67,11 @@ def get_many(conn: Connection, server_ids: Iterable[int]) -> dict[int, Server]:
 
 
 def by_name(conn: Connection, name: str) -> Server | None:
-    return _first(conn, sa.func.lower(servers.c.name) == name.lower())
+    """The server of that name, in any letter case. The exact name is asked for too:
+    SQLite's lower() folds ASCII only, so a name with other capitals would otherwise be
+    missed and reach the unique index as a duplicate."""
+    return _first(conn, sa.or_(servers.c.name == name,
+                               sa.func.lower(servers.c.name) == name.lower()))
 
 
 def listing(conn: Connection, count: int, offset: int, name: str | None) -> Page[Server]:

@@ -116,3 +116,11 @@ def test_own_server_with_server_token(server: InProcessServer) -> None:
     assert r.json()["BounceHookUrl"] == "" and r.json()["IncludeBounceContentInHook"] is False
     expect_error(api.put("/server", json={"BounceHookUrl": "mailto:x@example.com"}), 403)
     expect_error(api.put("/server", json={"DeliveryType": "Live"}), 511)
+
+
+def test_a_name_with_non_ascii_capitals_is_taken_not_a_crash(server: InProcessServer) -> None:
+    """SQLite's lower() folds ASCII only: the same name again must still be refused
+    (603), never reach the unique index as a duplicate (500)."""
+    account = server.api(account=True)
+    create_server(account, Name="Ärger Äpfel")
+    expect_error(account.post("/servers", json={"Name": "Ärger Äpfel"}), 603)
