@@ -25,6 +25,7 @@ from postlane.domain.errors import (
 from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
 from postlane.store import Transaction, servers
+from postlane.store.database import Database
 
 COLORS = ("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange")
 HOOK_URLS = ("inbound_hook_url", "bounce_hook_url", "open_hook_url", "delivery_hook_url",
@@ -168,3 +169,18 @@ def update(conn: Transaction, server_id: int, fields: ServerFields) -> Server:
     updated = servers.get(conn, server_id)
     assert updated is not None
     return updated
+
+
+def delete(db: Database, server_id: int) -> Server:
+    """Delete a server and everything it owns; the deleted server is returned.
+
+    The cascade locks the server row before its children while pipeline steps lock a
+    child before the server row, so on PostgreSQL the two can deadlock: the delete is
+    retried rather than answered with 503."""
+    def work(conn: Transaction) -> Server:
+        row = servers.get(conn, server_id)
+        if row is None:
+            raise not_found(server_id)
+        servers.delete(conn, server_id)
+        return row
+    return db.write_retrying(work)

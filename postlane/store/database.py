@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from postlane.store.errors import translating
+from postlane.store.errors import is_conflict, translating
 
 #: The transaction store functions take: what Database.read() and write() yield, and
 #: what the group committer hands to each piece of work.
@@ -149,6 +149,19 @@ class Database:
             conn = conn.execution_options(**{_WRITE: True})
             with conn.begin():
                 yield conn
+
+    def write_retrying(self, work: Callable[[Transaction], T], attempts: int = 5) -> T:
+        """``work`` in a write transaction, run again when the database aborted it for a
+        conflict with another transaction (a deadlock): for rare writes that take locks
+        in another order than the pipeline does, such as deleting a whole server."""
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.write() as conn:
+                    return work(conn)
+            except Exception as error:
+                if attempt == attempts or not is_conflict(error):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def ping(self) -> None:
         """Return when the database answers a trivial query; DatabaseUnavailable if not."""

@@ -21,6 +21,19 @@ _UNAVAILABLE = (driver.OperationalError, driver.InterfaceError, driver.TimeoutEr
                 driver.DisconnectionError)
 
 
+#: PostgreSQL's "try the transaction again" states: deadlock detected, serialization failure.
+_CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def is_conflict(error: BaseException) -> bool:
+    """True when the database aborted the transaction only because another one held what
+    it needed (a deadlock or a serialization failure): running it again is expected to
+    succeed (PostgreSQL's manual, 13.6), unlike an outage."""
+    cause = error.__cause__ if isinstance(error, DatabaseUnavailable) else error
+    original = getattr(cause, "orig", None)
+    return getattr(original, "sqlstate", None) in _CONFLICT_STATES
+
+
 def is_unavailable(error: BaseException) -> bool:
     """True for a driver error that means the database cannot be used right now."""
     if isinstance(error, _UNAVAILABLE):

@@ -107,11 +107,7 @@ def _list(db: Database, count: int, offset: int, name: str | None,
 
 
 def _delete(db: Database, server_id: int) -> dict[str, Any]:
-    with db.write() as conn:
-        row = servers.get(conn, server_id)
-        if row is None:
-            raise server_service.not_found(server_id)
-        servers.delete(conn, server_id)
+    row = server_service.delete(db, server_id)
     return {"ErrorCode": 0, "Message": f"Server {row.name} removed."}
 
 
