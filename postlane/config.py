@@ -3,6 +3,7 @@ or CLI flags (flags win)."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ class Settings(BaseModel):
     api_host: str = "127.0.0.1"
     api_port: int = 8587
     api_max_body_bytes: int = 50 * 1024 * 1024
+    #: Addresses or networks (CIDR) of the reverse proxies in front of the HTTP listener:
+    #: only requests from them may name the client (X-Forwarded-For) and the scheme
+    #: (X-Forwarded-Proto). Empty by default: no such header is believed, the socket's
+    #: address is the client's, so no client can pick the address the login throttle counts.
+    api_trusted_proxies: tuple[str, ...] = ()
 
     #: 0: the worker runs in the main process; N: in N processes of its own.
     worker_processes: int = Field(default=0, ge=0, le=64)
@@ -83,13 +89,26 @@ class Settings(BaseModel):
     admin_password: str | None = None
     #: Key that signs dashboard sessions; derived from the account tokens when unset.
     dashboard_secret: str | None = None
+    #: Mark the dashboard's cookies Secure on every request, for TLS that ends at a proxy
+    #: not listed in api_trusted_proxies. Off by default, as plain-HTTP local use needs;
+    #: requests that arrive as https (or say so through a trusted proxy) get Secure anyway.
+    dashboard_secure_cookie: bool = False
 
-    @field_validator("dns_nameservers", "smtp_trusted_networks", mode="before")
+    @field_validator("dns_nameservers", "smtp_trusted_networks", "api_trusted_proxies",
+                     mode="before")
     @classmethod
     def _split_nameservers(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, str):
             return tuple(v.strip() for v in value.split(",") if v.strip())
         return tuple(value)
+
+    @field_validator("api_trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        """Addresses only: uvicorn would take a typo as a name that never matches."""
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)
+        return value
 
     @field_validator("roles", mode="before")
     @classmethod

@@ -131,8 +131,10 @@ class Postlane:
         if self._api_sock is None:
             return None
         app = http_app(self.db, self.settings, on_accepted)
+        proxies = list(self.settings.api_trusted_proxies)  # none: forwarded headers ignored
         config = uvicorn.Config(app, log_level="warning", lifespan="off",
-                                access_log=False, timeout_graceful_shutdown=5)
+                                access_log=False, timeout_graceful_shutdown=5,
+                                proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
         api_server = uvicorn.Server(config)
         task = asyncio.create_task(api_server.serve(sockets=[self._api_sock]))
         tasks.append(task)

@@ -265,5 +265,15 @@ inbound_reports = sa.Table(
 )
 
 
+#: Logged-in dashboard sessions, by the SHA-256 of the id in the session cookie: a row
+#: deleted (logout) or expired ends that session in every process, whatever the cookie.
+dashboard_sessions = sa.Table(
+    "dashboard_sessions", metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    _created(),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

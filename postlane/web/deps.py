@@ -1,5 +1,6 @@
 """What the dashboard's pages take from their app: the database, settings, the worker's
-wake-up and the login throttle; and query parsing, shared with the API."""
+wake-up, the login throttle and the cookie signing key; and query parsing, shared with
+the API."""
 
 from __future__ import annotations
 
@@ -14,4 +15,9 @@ from postlane.web.throttle import LoginThrottle
 
 def login_throttle(request: Request) -> LoginThrottle:
     value: LoginThrottle = request.app.state.login_throttle
+    return value
+
+
+def signing_key(request: Request) -> str:
+    value: str = request.app.state.signing_key
     return value

@@ -1,14 +1,14 @@
-"""Dashboard entry: login, logout, the servers list and a server's settings."""
+"""Dashboard entry: the servers list and a server's settings (login: pages_login.py)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
 from postlane.domain.errors import InvalidFields, Refused
 from postlane.domain.records import Server
@@ -20,47 +20,6 @@ from postlane.web.render import back_to, flash, page
 
 router = APIRouter(prefix="/dashboard")
 authed = [Depends(session.require_login)]
-
-
-def _safe_next(target: str) -> str:
-    """Only local dashboard paths: never an open redirect."""
-    return target if target.startswith("/dashboard") and "//" not in target else "/dashboard"
-
-
-@router.get("/login")
-async def login_form(request: Request, next: str = "/dashboard") -> Response:
-    return page(request, "login.html", error=None, next=_safe_next(next))
-
-
-@router.post("/login")
-async def login(request: Request, secret: str = Form(""), next: str = Form("/dashboard")
-                ) -> Response:
-    db, settings = deps.db(request), deps.settings(request)
-    throttle = deps.login_throttle(request)
-    client = request.client.host if request.client else "unknown"
-    wait = throttle.wait_seconds(client)
-    if wait > 0:
-        response = page(request, "login.html", next=_safe_next(next),
-                        error=f"Too many failed logins. Try again in {math.ceil(wait)} s.")
-        response.status_code = 429
-        response.headers["Retry-After"] = str(math.ceil(wait))
-        return response
-    if not await db.run(session.credentials_ok, db, settings, secret):
-        throttle.failed(client)
-        response = page(request, "login.html", error="That token or password is not valid.",
-                        next=_safe_next(next))
-        response.status_code = 401
-        return response
-    throttle.succeeded(client)
-    request.session.clear()
-    request.session[session.SESSION_KEY] = "admin"
-    return RedirectResponse(_safe_next(next), status_code=303)
-
-
-@router.post("/logout")
-async def logout(request: Request) -> Response:
-    request.session.clear()
-    return RedirectResponse("/dashboard/login", status_code=303)
 
 
 @dataclass(frozen=True)
@@ -109,7 +68,7 @@ def _settings_context(db: Database, server_id: int) -> dict[str, Any]:
 async def server_settings(request: Request, server_id: int) -> Response:
     db = deps.db(request)
     context = await db.run(_settings_context, db, server_id)
-    return page(request, "server.html", section="settings", **context)
+    return page(request, "server.html", section="settings", checkboxes=CHECKBOXES, **context)
 
 
 def _save(db: Database, server_id: int, fields: server_service.ServerFields) -> None:
@@ -117,14 +76,31 @@ def _save(db: Database, server_id: int, fields: server_service.ServerFields) -> 
         server_service.update(conn, server_id, fields)
 
 
+#: The settings form's checkboxes (field, label). The form names each box it shows in a
+#: hidden ``checkboxes`` field, since a browser sends nothing for an unticked box: only a
+#: box so named and absent is switched off; a POST that does not name it leaves it alone.
+CHECKBOXES = (
+    ("enable_smtp_api_error_hooks",
+     "SMTP API Error hooks: raise a bounce when SMTP mail goes to a suppressed recipient"),
+    ("smtp_api_activated", "SMTP enabled"),
+    ("include_bounce_content_in_hook", "Include message content in the bounce hook"),
+)
+#: The form's text fields; one the POST leaves out stays as it is.
+TEXT_FIELDS = ("bounce_hook_url",)
+
+
+def settings_fields(form: FormData) -> server_service.ServerFields:
+    shown = set(form.getlist("checkboxes"))
+    values: dict[str, Any] = {name: form.get(name) == "true"
+                              for name, _ in CHECKBOXES if name in shown}
+    values.update({name: str(value) for name in TEXT_FIELDS
+                   if (value := form.get(name)) is not None})
+    return server_service.ServerFields(**values)
+
+
 @router.post("/servers/{server_id}/settings", dependencies=authed)
 async def save_settings(request: Request, server_id: int) -> Response:
-    form = await request.form()
-    fields = server_service.ServerFields(
-        enable_smtp_api_error_hooks=form.get("enable_smtp_api_error_hooks") == "true",
-        smtp_api_activated=form.get("smtp_api_activated") == "true",
-        include_bounce_content_in_hook=form.get("include_bounce_content_in_hook") == "true",
-        bounce_hook_url=str(form.get("bounce_hook_url") or ""))
+    fields = settings_fields(await request.form())
     db = deps.db(request)
     try:
         await db.run(_save, db, server_id, fields)

@@ -1,4 +1,5 @@
-"""Template rendering with the per-request context every page needs (server, flashes)."""
+"""Template rendering with the per-request context every page needs (flashes, the form
+token)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import RedirectResponse, Response
+
+from postlane.web import csrf
 
 templates = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
@@ -32,9 +35,11 @@ SECURITY_HEADERS = {
 
 
 def page(request: Request, name: str, **context: Any) -> Response:
+    """A page; its forms carry the session's token as ``csrf_token`` (postlane.web.csrf)."""
     flashes = request.session.pop("flashes", [])
-    return templates.TemplateResponse(request, name, {"flashes": flashes, **context},
-                                      headers=SECURITY_HEADERS)
+    return templates.TemplateResponse(
+        request, name, {"flashes": flashes, "csrf_token": csrf.token(request), **context},
+        headers=SECURITY_HEADERS)
 
 
 def back_to(url: str) -> RedirectResponse:

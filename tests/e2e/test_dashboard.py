@@ -53,7 +53,8 @@ def test_login_logout_and_redirects(browser: Browser,
         assert _post_login(pg, srv.account_token) == 303
         assert path_of(pg, srv) == "/dashboard"
         assert pg.get_by_role("link", name="Default").count() == 1
-        # The session cookie is the CSRF defence: never sent cross-site, never read by JS.
+        # The session cookie is never sent cross-site, never read by JS (forms carry a token
+        # as well: test_dashboard_security.py).
         cookie, = (c for c in pg.context.cookies() if c["name"] == "postlane_session")
         assert cookie["sameSite"] == "Strict" and cookie["httpOnly"] is True
 
