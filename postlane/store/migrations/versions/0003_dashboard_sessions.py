@@ -1,16 +1,16 @@
 """dashboard sessions
 
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-12-02 10:00:00.000000
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-02 01:10:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 import postlane.store.schema
 
 
-revision = '0005'
-down_revision = '0002'  # TEMP for the web branch's own tests: the chain is fixed at merge
+revision = '0003'
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
