@@ -264,6 +264,14 @@ inbound_reports = sa.Table(
     sa.Index(None, "server_id", "received_at"),
 )
 
+#: Keys the server signs with (the VERP key), made once and shared by every process.
+signing_keys = sa.Table(
+    "signing_keys", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    _created(),
+)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
