@@ -19,7 +19,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from postlane.domain import addresses, reports, verp
+from postlane.domain import addresses, limits, reports, verp
 from postlane.domain.records import InboundReport, Message, Recipient, Server
 from postlane.domain.types import RecipientStatus, ReportState
 from postlane.pipeline import bounce
@@ -66,7 +66,9 @@ def _process(conn: Transaction, report: InboundReport, key: bytes) -> None:
         stored_reports.finish(conn, report.id, ReportState.UNMATCHED, _why_unbound(candidates),
                               kind=parsed.kind.value)
         return
-    state, note = _apply(conn, binding, parsed, raw.decode("utf-8", "replace"))
+    # The bounce's dump is text: NUL, which PostgreSQL text cannot hold, becomes U+FFFD.
+    content = limits.without_nul(raw.decode("utf-8", "replace"))
+    state, note = _apply(conn, binding, parsed, content)
     stored_reports.finish(conn, report.id, state, note, kind=parsed.kind.value,
                           server_id=binding.server.id, message_id=binding.message.id)
 
@@ -132,7 +134,8 @@ def _record_all(conn: Transaction, binding: Binding, parsed: reports.Report,
         settles = verdict.kind.type != "Transient" and not settled
         settled = settled or settles
         bounce.record(conn, binding.server, message, bounce.BounceFacts(
-            kind=verdict.kind, email=recipient.email, details=verdict.details,
+            kind=verdict.kind, email=recipient.email,
+            details=limits.without_nul(verdict.details),
             inactive=verdict.inactive, can_activate=verdict.can_activate,
             suppress=verdict.suppress, content=content,
             recipient_id=recipient.id if settles else None,
