@@ -59,7 +59,8 @@ class ReportItem:
 class Report:
     kind: ReportKind
     items: tuple[ReportItem, ...]
-    #: Ids of the original message the report quotes, most trustworthy first.
+    #: Ids of the original message the report quotes, most trustworthy first (what a
+    #: report quotes binds nothing: they only tell the operator what it claims).
     message_ids: tuple[str, ...] = ()
     #: The human-readable part (ARF), for a complaint's Details.
     summary: str = ""
@@ -315,9 +316,13 @@ def _arf(report: Message) -> tuple[list[ReportItem], object]:
     return items, verp.message_id_from(_clean(fields.get("Original-Mail-From")))
 
 
+#: Quoted return paths kept: a real report quotes one; each costs the dsn step a lookup.
+MAX_RETURN_PATHS = 4
+
+
 def _return_paths(report: Message, quoted: Message | None) -> tuple[str, ...]:
     """Our VERP addresses among the report's Original-Mail-From and the quoted message's
-    Return-Path, in that order."""
+    Return-Path, in that order (the first few)."""
     fields = _feedback_fields(report)
     candidates = [*(fields.get_all("Original-Mail-From", []) if fields is not None else []),
                   *(quoted.get_all("Return-Path", []) if quoted is not None else [])]
@@ -326,7 +331,7 @@ def _return_paths(report: Message, quoted: Message | None) -> tuple[str, ...]:
         address = _clean(candidate).strip("<>").strip()
         if verp.message_id_from(address) and address not in found:
             found.append(address)
-    return tuple(found)
+    return tuple(found[:MAX_RETURN_PATHS])
 
 
 def parse(raw: bytes) -> Report:

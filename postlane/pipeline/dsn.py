@@ -63,7 +63,8 @@ def _process(conn: Transaction, report: InboundReport, key: bytes) -> None:
     candidates = [*(report.rcpt_to or []), *parsed.return_paths]
     binding = bind(conn, key, candidates)
     if binding is None:
-        stored_reports.finish(conn, report.id, ReportState.UNMATCHED, _why_unbound(candidates),
+        stored_reports.finish(conn, report.id, ReportState.UNMATCHED,
+                              _why_unbound(candidates, parsed.message_ids),
                               kind=parsed.kind.value)
         return
     # The bounce's dump is text: NUL, which PostgreSQL text cannot hold, becomes U+FFFD.
@@ -89,14 +90,17 @@ def bind(conn: Transaction, key: bytes, candidates: Sequence[str]) -> Binding | 
     return None
 
 
-def _why_unbound(candidates: Sequence[str]) -> str:
+def _why_unbound(candidates: Sequence[str], quoted_ids: Sequence[str]) -> str:
     if any(verp.token_from(a) for a in candidates):
-        return ("Its return path's recipient token does not verify for any recipient of "
-                "the message it names; nobody was affected.")
-    if any(verp.legacy_message_id(a) for a in candidates):
-        return ("Its return path names a message but carries no recipient token (the old "
-                "form), so it binds no recipient; nobody was affected.")
-    return "It names no return path with a recipient token; nobody was affected."
+        why = ("Its return path's recipient token does not verify for any recipient of "
+               "the message it names; nobody was affected.")
+    elif any(verp.legacy_message_id(a) for a in candidates):
+        why = ("Its return path names a message but carries no recipient token (the old "
+               "form), so it binds no recipient; nobody was affected.")
+    else:
+        why = "It names no return path with a recipient token; nobody was affected."
+    # What the report quotes is for the operator reading it: it binds nothing.
+    return why + (f" It quotes message {quoted_ids[0]}." if quoted_ids else "")
 
 
 def _named(item: reports.ReportItem) -> list[str]:

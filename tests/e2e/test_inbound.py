@@ -269,6 +269,7 @@ def test_unmatched_reports_are_kept(server: RunningServer) -> None:
     assert send_report(server, raw, path)[0] == 250
     row = settled_report(server)
     assert (row.state, row.kind, row.message_id) == ("unmatched", "dsn", None)
+    assert f"quotes message {stranger}" in row.note
     with server.app.db.read() as conn:
         kept = stored_reports.get(conn, row.id)
     assert kept is not None and bytes(kept.raw).endswith(raw)

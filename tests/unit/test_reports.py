@@ -175,6 +175,11 @@ def test_reports_quote_our_return_paths() -> None:
                          ).return_paths == ()
     assert sample("postfix_unknown_user.eml").return_paths == (
         f"pm_bounces+{SAMPLE_ID}@bounces.postlane.local",)
+    # Only the first few: each one costs the dsn step a lookup.
+    many = "".join(f"Original-Mail-From: <pm_bounces+{SAMPLE_ID}.{c * 16}@b.example>\n"
+                   for c in "abcdefgh")
+    assert len(reports.parse(_arf(f"Feedback-Type: abuse\n{many}")).return_paths) == \
+        reports.MAX_RETURN_PATHS
 
 
 def test_arf_with_redacted_recipients_names_nobody() -> None:
