@@ -84,6 +84,24 @@ class Settings(BaseModel):
     #: The bounce domain's MX (role ``inbound``): receives those reports, relays nothing.
     inbound_host: str = "127.0.0.1"
     inbound_port: int = 2588
+    #: Key that signs each recipient's VERP token. Unset: a random key made once and kept
+    #: in the database, so restarts and every process of a scale-out share it. Setting
+    #: (or changing) it makes tokens already sent unverifiable: their reports go unmatched.
+    verp_secret: str | None = None
+    #: Largest report the bounce MX accepts (552 5.3.4 over it, SIZE advertised). DSNs
+    #: often return the whole original message, so this matches the 10 MiB submission
+    #: limit: a report about any message we sent still fits.
+    mx_max_report_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    #: Reports (MAIL commands) one client address may start per minute, as a token bucket
+    #: per bounce-MX process (an IPv6 client counts by its /64); over it: 450 4.7.1.
+    #: 60 is far above what a real MTA sends about one sender's mail; 0 turns it off.
+    mx_reports_per_client_per_minute: int = Field(default=60, ge=0)
+    #: Unmatched reports (bound to no recipient, or unreadable) may be anyone's junk:
+    #: kept a week for the operator to read, whatever retention_days says ...
+    mx_unmatched_retention_days: float = Field(default=7, gt=0)
+    #: ... and at most this many bytes of them in all, the oldest deleted first by the
+    #: worker's retention pass, so a flood of junk reports cannot fill the disk.
+    mx_unmatched_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
 
     #: Dashboard login: the account token always works; this password too, when set.
     admin_password: str | None = None

@@ -4,6 +4,9 @@ classified into Postmark bounce types. Pure: bytes in, values out.
 Delivery status notifications (RFC 3464) give one item per per-recipient block; abuse
 reports (ARF, RFC 5965) give one item per reported recipient. Whatever cannot be read as
 either is one Unknown item, so nothing that arrives is silently ignored.
+
+Everything here is what the report claims; anyone can write a report. Which recipient it
+may affect is decided by the VERP token it arrives with (postlane.pipeline.dsn).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
-from email.utils import collapse_rfc2231_value, getaddresses
+from email.utils import collapse_rfc2231_value
 from enum import StrEnum
 
 from postlane.domain import verp
@@ -56,10 +59,14 @@ class ReportItem:
 class Report:
     kind: ReportKind
     items: tuple[ReportItem, ...]
-    #: Ids of the original message the report quotes, most trustworthy first.
+    #: Ids of the original message the report quotes, most trustworthy first (what a
+    #: report quotes binds nothing: they only tell the operator what it claims).
     message_ids: tuple[str, ...] = ()
     #: The human-readable part (ARF), for a complaint's Details.
     summary: str = ""
+    #: Our return paths the report quotes (an ARF's Original-Mail-From, the quoted
+    #: Return-Path), for reports sent elsewhere than to the return path itself.
+    return_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -286,26 +293,45 @@ def _dsn(report: Message, quoted: Message | None) -> tuple[list[ReportItem], obj
     return items, per_message.get("Original-Envelope-Id")
 
 
-def _quoted_recipients(quoted: Message | None) -> list[str]:
-    if quoted is None:
-        return []
-    return [addr for _, addr in getaddresses([str(v) for v in quoted.get_all("To", [])])
-            if "@" in addr]
-
-
-def _arf(report: Message, quoted: Message | None) -> tuple[list[ReportItem], object]:
-    """The reported recipients, and the original envelope sender (our VERP address)."""
+def _feedback_fields(report: Message) -> Message | None:
     part = next((p for p in report.walk()
                  if p.get_content_type() == "message/feedback-report"), None)
     blocks = _header_blocks(part) if part is not None else []
-    if not blocks:
+    return blocks[0] if blocks else None
+
+
+def _arf(report: Message) -> tuple[list[ReportItem], object]:
+    """The reported recipients, and the original envelope sender (our VERP address).
+
+    Only Original-Rcpt-To names the complainer: the quoted To header lists everyone the
+    message was addressed to, so it says nothing about who complained. A report without
+    it (feedback loops often redact it) names nobody."""
+    fields = _feedback_fields(report)
+    if fields is None:
         return [], None
-    fields = blocks[0]
     feedback_type = _clean(fields.get("Feedback-Type")).lower() or "other"
     named = [a for a in (_address(v) for v in fields.get_all("Original-Rcpt-To", [])) if a]
-    rcpts: list[str | None] = [*(named or _quoted_recipients(quoted))] or [None]
+    rcpts: list[str | None] = [*named] or [None]
     items = [ReportItem(original_recipient=r, feedback_type=feedback_type) for r in rcpts]
     return items, verp.message_id_from(_clean(fields.get("Original-Mail-From")))
+
+
+#: Quoted return paths kept: a real report quotes one; each costs the dsn step a lookup.
+MAX_RETURN_PATHS = 4
+
+
+def _return_paths(report: Message, quoted: Message | None) -> tuple[str, ...]:
+    """Our VERP addresses among the report's Original-Mail-From and the quoted message's
+    Return-Path, in that order (the first few)."""
+    fields = _feedback_fields(report)
+    candidates = [*(fields.get_all("Original-Mail-From", []) if fields is not None else []),
+                  *(quoted.get_all("Return-Path", []) if quoted is not None else [])]
+    found: list[str] = []
+    for candidate in candidates:
+        address = _clean(candidate).strip("<>").strip()
+        if verp.message_id_from(address) and address not in found:
+            found.append(address)
+    return tuple(found[:MAX_RETURN_PATHS])
 
 
 def parse(raw: bytes) -> Report:
@@ -320,11 +346,12 @@ def parse(raw: bytes) -> Report:
             items, envelope_id = _dsn(message, quoted)
             kind = ReportKind.DSN if items else kind
         elif report_type == "feedback-report":
-            items, envelope_id = _arf(message, quoted)
+            items, envelope_id = _arf(message)
             kind = ReportKind.ARF if items else kind
     summary = _text_summary(message)[:MAX_DETAILS] if kind is ReportKind.ARF else ""
+    return_paths = _return_paths(message, quoted) if message.is_multipart() else ()
     return Report(kind, tuple(items) or (ReportItem(),),
-                  _message_ids(raw, quoted, envelope_id), summary)
+                  _message_ids(raw, quoted, envelope_id), summary, return_paths)
 
 
 def outcomes(report: Report) -> Iterator[tuple[ReportItem, Verdict]]:

@@ -3,7 +3,13 @@ and abuse reports about delivered mail come back.
 
 No AUTH (remote mail servers deliver here), so it is not a relay: only recipients at the
 bounce domain are accepted. Each report is stored with its `dsn` job in one transaction
-before the 250 reply; reading it is the worker's business.
+before the 250 reply; reading it, and deciding which recipient (if any) it may affect, is
+the worker's business (postlane.pipeline.dsn).
+
+Anyone may connect, so what one client can make us store is bounded: reports are
+size-capped (settings.mx_max_report_bytes, 552 5.3.4 over it) and each client address
+may start only so many per minute (settings.mx_reports_per_client_per_minute, 450 4.7.1
+over it; postlane.mx.ratelimit).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from postlane.config import Settings
 from postlane.domain import addresses
 from postlane.domain.errors import DatabaseUnavailable
 from postlane.domain.types import JobKind
+from postlane.mx.ratelimit import ClientBuckets
 from postlane.smtp import engine
 from postlane.smtp.engine import Envelope, Session
 from postlane.smtp.listener import serve, tls_context
@@ -30,14 +37,18 @@ log = logging.getLogger(__name__)
 TEMPORARY_FAILURE = "451 4.3.0 Temporary failure storing the report; please retry"
 #: Reports come one recipient at a time; a few more allow for forwarders.
 MAX_RECIPIENTS = 20
+#: A client over its rate: a 4xx, so a real MTA keeps the report and retries later.
+TOO_MANY = "450 4.7.1 Too many reports from your address; try again later"
 
 
 class ReportHandler:
     def __init__(self, db: Database, bounce_domain: str,
-                 on_accepted: Callable[[], None] | None = None) -> None:
+                 on_accepted: Callable[[], None] | None = None,
+                 rate: ClientBuckets | None = None) -> None:
         self.db = db
         self.bounce_domain = bounce_domain.lower().rstrip(".")
         self.on_accepted = on_accepted
+        self.rate = rate if rate is not None else ClientBuckets(0)
 
     def is_local(self, address: str) -> bool:
         domain = address.strip().rpartition("@")[2].lower().rstrip(".")
@@ -50,7 +61,9 @@ class ReportHandler:
         return None  # never called: AUTH is not offered here
 
     def mail(self, session: Session, address: str) -> str | None:
-        return None  # reports come from anyone, often from the null sender
+        """Reports come from anyone, often from the null sender; each one counts against
+        its client's rate."""
+        return None if self.rate.allow(session.peer) else TOO_MANY
 
     def rcpt(self, session: Session, envelope: Envelope, address: str) -> str | None:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
@@ -84,10 +97,11 @@ class ReportHandler:
 async def start(db: Database, settings: Settings,
                 on_accepted: Callable[[], None] | None = None,
                 sock: socket.socket | None = None) -> asyncio.Server:
-    handler = ReportHandler(db, settings.bounce_domain, on_accepted)
+    handler = ReportHandler(db, settings.bounce_domain, on_accepted,
+                            ClientBuckets(settings.mx_reports_per_client_per_minute))
     options = engine.Options(
         hostname=settings.smtp_hostname, ident="Postlane bounce MX",
-        max_message_bytes=settings.smtp_max_message_bytes, tls_context=tls_context(settings),
+        max_message_bytes=settings.mx_max_report_bytes, tls_context=tls_context(settings),
         idle_timeout=settings.smtp_idle_timeout_seconds)
     return await serve(engine.factory(options, handler), settings.inbound_host,
                        settings.inbound_port, sock)

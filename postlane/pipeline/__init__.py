@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from postlane.config import Settings
-from postlane.domain import retry
+from postlane.domain import retry, verp
 from postlane.domain.jobs import Job
 from postlane.domain.types import JobKind
 from postlane.outbound.transports import Transport
 from postlane.outbound.webhooks import ClientPool
 from postlane.pipeline import deliver, dsn, notify, screen
-from postlane.store import Transaction, jobs
+from postlane.store import Transaction, jobs, signing_keys
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -95,7 +95,8 @@ def _screen_many(conn: Transaction, batch: Sequence[Job], settings: Settings) ->
 
 
 async def _deliver(res: Resources, job: Job) -> None:
-    await deliver.run(res.tx, job, res.transport, res.settings.bounce_domain,
+    key = await res.db.run(signing_keys.verp_key, res.db, res.settings.verp_secret)
+    await deliver.run(res.tx, job, res.transport, verp.Signer(key, res.settings.bounce_domain),
                       BY_KIND[JobKind.DELIVER].retry_in(res.settings.retry_scale))
 
 
@@ -106,7 +107,7 @@ async def _notify(res: Resources, job: Job) -> None:
 
 
 def _dsn(conn: Transaction, job: Job, settings: Settings) -> None:
-    dsn.run(conn, job)
+    dsn.run(conn, job, signing_keys.verp_key_in(conn, settings.verp_secret))
 
 
 #: Every job kind, in flow order.

@@ -9,6 +9,7 @@ schedule; when that runs out the recipient gets a SoftBounce (not suppressed).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -71,17 +72,29 @@ def _prepare(conn: Transaction, job: jobs.Job) -> _Loaded | None:
     return loaded
 
 
-async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, bounce_domain: str,
+async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, signer: verp.Signer,
               retry_in: RetryIn) -> None:
-    """``retry_in`` is the registry's schedule for deliver jobs (pipeline.Stage)."""
+    """``retry_in`` is the registry's schedule for deliver jobs (pipeline.Stage);
+    ``signer`` makes each recipient's return path."""
     loaded = await tx.submit(functools.partial(_prepare, job=job))
     if loaded is None:
         return
     message = loaded.message
     raw = mime.for_delivery(message.raw or b"", message.id)
-    mail_from = verp.return_path(message.id, bounce_domain)
-    results = await transport.send(mail_from, [r.address for r in loaded.pending], raw)
+    results = await _send_each(transport, signer, message, loaded.pending, raw)
     await tx.submit(functools.partial(_record, job=job, results=results, retry_in=retry_in))
+
+
+async def _send_each(transport: Transport, signer: verp.Signer, message: Message,
+                     pending: Sequence[Recipient], raw: bytes) -> dict[str, RcptResult]:
+    """One SMTP transaction per recipient, each with the return path whose VERP token
+    binds that recipient alone (a report can then only be about him: pipeline.dsn).
+    The transport's per-destination cap still bounds how many run at once."""
+    by_address = {r.address: r for r in pending}  # an address listed twice gets one copy
+    parts = await asyncio.gather(*(
+        transport.send(signer.return_path(message.id, r.email), [address], raw)
+        for address, r in by_address.items()))
+    return {address: result for part in parts for address, result in part.items()}
 
 
 def _record(conn: Transaction, *, job: jobs.Job, results: Mapping[str, RcptResult],

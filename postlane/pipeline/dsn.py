@@ -1,17 +1,25 @@
-"""The `dsn` job: read a received bounce or complaint report, find the message it is about
-and record one bounce per reported recipient through the shared bounce step.
+"""The `dsn` job: read a received bounce or complaint report, find the one recipient its
+VERP token binds, and record the report's outcome for that recipient through the shared
+bounce step.
+
+Anyone can write a report, so nothing it says is taken on trust: a report affects only
+the recipient whose signed token (postlane.domain.verp) it arrived with, at the envelope
+recipient or, for feedback loops that report to an address of their own, quoted as the
+original envelope sender. A report without a token that verifies (a forged or old-style
+return path, a token moved to another message) or one that names another recipient of
+the same message than the token's is kept as ``unmatched`` and changes nothing.
 
 Runs in one transaction with the job's completion and only acts on a report still
-queued, so a re-run never duplicates a bounce. A report that matches nothing is kept as
-``unmatched``, never dropped.
+queued, so a re-run never duplicates a bounce. Nothing that arrives is dropped.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from postlane.domain import addresses, reports, verp
+from postlane.domain import addresses, limits, reports, verp
 from postlane.domain.records import InboundReport, Message, Recipient, Server
 from postlane.domain.types import RecipientStatus, ReportState
 from postlane.pipeline import bounce
@@ -24,14 +32,26 @@ log = logging.getLogger(__name__)
 _SETTLEABLE = frozenset({RecipientStatus.QUEUED, RecipientStatus.SENT})
 
 
-def run(conn: Transaction, job: jobs.Job) -> None:
+@dataclass(frozen=True)
+class Binding:
+    """The message, its server and the one recipient a verified token names."""
+
+    server: Server
+    message: Message
+    recipient: Recipient
+    #: Every recipient of the message (to tell "another recipient" from a stranger).
+    rows: tuple[Recipient, ...]
+
+
+def run(conn: Transaction, job: jobs.Job, key: bytes) -> None:
+    """``key`` checks the reports' VERP tokens (postlane.store.signing_keys)."""
     report = stored_reports.get(conn, int(job.ref), for_update=True)
     if report is not None and report.state is ReportState.QUEUED:
-        _process(conn, report)
+        _process(conn, report, key)
     jobs.complete(conn, job)
 
 
-def _process(conn: Transaction, report: InboundReport) -> None:
+def _process(conn: Transaction, report: InboundReport, key: bytes) -> None:
     raw = report.raw or b""
     try:
         parsed = reports.parse(raw)
@@ -40,71 +60,93 @@ def _process(conn: Transaction, report: InboundReport) -> None:
         stored_reports.finish(conn, report.id, ReportState.FAILED,
                               f"Could not be parsed: {type(exc).__name__}: {exc}")
         return
-    message = find_message(conn, report.rcpt_to or [], parsed.message_ids)
-    server = servers.get(conn, message.server_id) if message is not None else None
-    if message is None or server is None:
+    candidates = [*(report.rcpt_to or []), *parsed.return_paths]
+    binding = bind(conn, key, candidates)
+    if binding is None:
         stored_reports.finish(conn, report.id, ReportState.UNMATCHED,
-                              "No message of this server matches the report.",
+                              _why_unbound(candidates, parsed.message_ids),
                               kind=parsed.kind.value)
         return
-    recorded, unmatched = _record_all(conn, server, message, parsed,
-                                      raw.decode("utf-8", "replace"))
-    state = ReportState.UNMATCHED if unmatched and not recorded else ReportState.PROCESSED
-    stored_reports.finish(conn, report.id, state, _note(recorded, unmatched),
-                          kind=parsed.kind.value, server_id=server.id,
-                          message_id=message.id)
+    # The bounce's dump is text: NUL, which PostgreSQL text cannot hold, becomes U+FFFD.
+    content = limits.without_nul(raw.decode("utf-8", "replace"))
+    state, note = _apply(conn, binding, parsed, content)
+    stored_reports.finish(conn, report.id, state, note, kind=parsed.kind.value,
+                          server_id=binding.server.id, message_id=binding.message.id)
 
 
-def find_message(conn: Transaction, rcpt_to: Sequence[str],
-                 quoted_ids: Sequence[str]) -> Message | None:
-    """The VERP recipient names the message most reliably; then what the report quotes."""
-    verp_ids = [mid for mid in (verp.message_id_from(a) for a in rcpt_to) if mid]
-    for message_id in (*verp_ids, *quoted_ids):
-        message = messages.get(conn, None, message_id)
-        if message is not None:
-            return message
+def bind(conn: Transaction, key: bytes, candidates: Sequence[str]) -> Binding | None:
+    """The recipient named by the first of ``candidates`` (envelope recipients first, then
+    what the report quotes) whose token verifies for a recipient of its message."""
+    for address in candidates:
+        token = verp.token_from(address)
+        message = messages.get(conn, None, token.message_id) if token is not None else None
+        server = servers.get(conn, message.server_id) if message is not None else None
+        if token is None or message is None or server is None:
+            continue
+        rows = tuple(messages.recipients_of(conn, message.id))
+        bound = next((r for r in rows if verp.binds(key, token, r.email)), None)
+        if bound is not None:
+            return Binding(server, message, bound, rows)
     return None
 
 
-def _record_all(conn: Transaction, server: Server, message: Message,
-                parsed: reports.Report, content: str) -> tuple[list[str], list[str]]:
-    """Record each failure or complaint; returns (types recorded, addresses not found)."""
-    rows = messages.recipients_of(conn, message.id)
-    status = {r.id: r.status for r in rows}
+def _why_unbound(candidates: Sequence[str], quoted_ids: Sequence[str]) -> str:
+    if any(verp.token_from(a) for a in candidates):
+        why = ("Its return path's recipient token does not verify for any recipient of "
+               "the message it names; nobody was affected.")
+    elif any(verp.legacy_message_id(a) for a in candidates):
+        why = ("Its return path names a message but carries no recipient token (the old "
+               "form), so it binds no recipient; nobody was affected.")
+    else:
+        why = "It names no return path with a recipient token; nobody was affected."
+    # What the report quotes is for the operator reading it: it binds nothing.
+    return why + (f" It quotes message {quoted_ids[0]}." if quoted_ids else "")
+
+
+def _named(item: reports.ReportItem) -> list[str]:
+    return [addresses.normalize(a) for a in (item.original_recipient, item.final_recipient)
+            if a]
+
+
+def _apply(conn: Transaction, binding: Binding, parsed: reports.Report,
+           content: str) -> tuple[ReportState, str]:
+    """Record the report's failures for the bound recipient; (state, note) to store."""
+    others = {r.email for r in binding.rows} - {binding.recipient.email}
+    named_others = sorted({n for item in parsed.items for n in _named(item) if n in others})
+    if named_others:  # a copy's report names only its own recipient: this one is forged
+        return ReportState.UNMATCHED, (
+            f"Its return path is {binding.recipient.email}'s but it names other recipients "
+            f"of the message ({', '.join(named_others)}); nobody was affected.")
+    recorded, strangers = _record_all(conn, binding, parsed, content)
+    state = ReportState.UNMATCHED if strangers and not recorded else ReportState.PROCESSED
+    return state, _note(recorded, strangers)
+
+
+def _record_all(conn: Transaction, binding: Binding, parsed: reports.Report,
+                content: str) -> tuple[list[str], list[str]]:
+    """Record each failure or complaint about the bound recipient (an item that names
+    nobody is about the token's recipient); returns (recorded, addresses not bound)."""
+    recipient, message = binding.recipient, binding.message
+    settled = recipient.status not in _SETTLEABLE
     recorded: list[str] = []
-    unmatched: list[str] = []
+    strangers: list[str] = []
     for item, verdict in reports.outcomes(parsed):
-        recipient = _recipient_for(item, rows)
-        if recipient is None:
-            unmatched.append(item.recipient or "(no recipient named)")
+        named = _named(item)
+        if named and recipient.email not in named:
+            strangers.append(item.recipient or named[0])
             continue
-        settles = (verdict.kind.type != "Transient"
-                   and status[recipient.id] in _SETTLEABLE)
-        if settles:
-            status[recipient.id] = RecipientStatus.BOUNCED
-        bounce.record(conn, server, message, bounce.BounceFacts(
-            kind=verdict.kind, email=recipient.email, details=verdict.details,
+        settles = verdict.kind.type != "Transient" and not settled
+        settled = settled or settles
+        bounce.record(conn, binding.server, message, bounce.BounceFacts(
+            kind=verdict.kind, email=recipient.email,
+            details=limits.without_nul(verdict.details),
             inactive=verdict.inactive, can_activate=verdict.can_activate,
             suppress=verdict.suppress, content=content,
             recipient_id=recipient.id if settles else None,
             event_details=_event_details(item), address=recipient.address,
         ))
         recorded.append(f"{verdict.kind.type} {recipient.email}")
-    return recorded, unmatched
-
-
-def _recipient_for(item: reports.ReportItem,
-                   rows: Sequence[Recipient]) -> Recipient | None:
-    """The message's recipient the item is about. Only the message's own recipients can
-    bounce (a forged report cannot suppress arbitrary addresses); an item naming nobody,
-    or a complaint with a redacted address, is the sole recipient's when there is one."""
-    by_email = {r.email: r for r in rows}
-    for named in (item.original_recipient, item.final_recipient):
-        if named and addresses.normalize(named) in by_email:
-            return by_email[addresses.normalize(named)]
-    if len(rows) == 1 and (item.recipient is None or item.feedback_type):
-        return rows[0]
-    return None
+    return recorded, strangers
 
 
 def _event_details(item: reports.ReportItem) -> dict[str, str]:
@@ -118,10 +160,11 @@ def _event_details(item: reports.ReportItem) -> dict[str, str]:
     return details
 
 
-def _note(recorded: list[str], unmatched: list[str]) -> str:
+def _note(recorded: list[str], strangers: list[str]) -> str:
     parts = []
     if recorded:
         parts.append("Recorded: " + ", ".join(recorded) + ".")
-    if unmatched:
-        parts.append("Not a recipient of the message: " + ", ".join(unmatched) + ".")
+    if strangers:
+        parts.append("Not the recipient its return path is for: " + ", ".join(strangers)
+                     + ".")
     return " ".join(parts) or "The report states no failure or complaint."

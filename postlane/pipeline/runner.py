@@ -86,13 +86,19 @@ class Worker:
             self.tx.stop()
 
     async def _retain(self, stop: asyncio.Event) -> None:
-        """Purge what has passed the retention period: at start, then at each interval."""
-        if self.settings.retention_days <= 0:
-            return
+        """Purge what has passed the retention period: at start, then at each interval.
+        Unmatched reports have limits of their own, kept even when the rest is not purged."""
+        settings = self.settings
         while not stop.is_set():
-            cutoff = datetime.now(UTC) - timedelta(days=self.settings.retention_days)
+            now = datetime.now(UTC)
+            cutoff = (now - timedelta(days=settings.retention_days)
+                      if settings.retention_days > 0 else None)
+            unmatched = retention.UnmatchedLimits(
+                now - timedelta(days=settings.mx_unmatched_retention_days),
+                settings.mx_unmatched_max_bytes)
             try:
-                purged = await self.db.run(retention.purge, self.db, cutoff)
+                purged = await self.db.run(retention.purge, self.db, cutoff,
+                                           unmatched=unmatched)
                 if any(purged.counts.values()):
                     log.info("retention: deleted %s", purged.counts)
             except Exception:  # the database is away: try again at the next interval

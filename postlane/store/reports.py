@@ -38,8 +38,11 @@ def get(conn: Connection, report_id: int, for_update: bool = False) -> InboundRe
 def finish(conn: Connection, report_id: int, state: ReportState, note: str, *,
            kind: str | None = None, server_id: int | None = None,
            message_id: str | None = None) -> None:
+    # The note quotes the report (addresses it names): NUL, which PostgreSQL text cannot
+    # hold, becomes U+FFFD.
+    note = note.replace("\0", "\ufffd")[:NOTE_LENGTH]
     conn.execute(inbound_reports.update().where(inbound_reports.c.id == report_id).values(
-        state=state.value, note=note[:NOTE_LENGTH], kind=kind, server_id=server_id,
+        state=state.value, note=note, kind=kind, server_id=server_id,
         message_id=message_id, processed_at=utcnow()))
 
 

@@ -5,6 +5,10 @@ Suppressions are never purged (they are the point of keeping records). Jobs go o
 are finished (done or failed) and old; a job still queued is never touched. Deletes run
 in small chunks, each its own transaction, so the SQLite write lock is never held long
 and SMTP accepts go on meanwhile.
+
+Reports that changed nothing (unmatched or unreadable) are anyone's junk: they have
+limits of their own, an age and a total size, the oldest deleted first, applied even when
+everything else is kept.
 """
 
 from __future__ import annotations
@@ -40,10 +44,34 @@ class Purged:
         self.counts[table] = self.counts.get(table, 0) + deleted
 
 
-def purge(db: Database, cutoff: datetime, chunk: int = CHUNK) -> Purged:
-    """Delete everything older than ``cutoff``. A message takes its recipients and events
-    with it (ON DELETE CASCADE)."""
+@dataclass(frozen=True)
+class UnmatchedLimits:
+    """How long and how much of the reports that changed nothing are kept."""
+
+    cutoff: datetime
+    max_bytes: int
+
+
+#: The states of reports that changed nothing.
+_JUNK = (ReportState.UNMATCHED.value, ReportState.FAILED.value)
+
+
+def purge(db: Database, cutoff: datetime | None, chunk: int = CHUNK,
+          unmatched: UnmatchedLimits | None = None) -> Purged:
+    """Delete everything older than ``cutoff`` (None: keep it all), and the unmatched
+    reports beyond ``unmatched``'s limits. A message takes its recipients and events with
+    it (ON DELETE CASCADE)."""
     purged = Purged()
+    if cutoff is not None:
+        _by_age(db, purged, cutoff, chunk)
+    if unmatched is not None:
+        _in_chunks(db, purged, inbound_reports, chunk, [
+            inbound_reports.c.state.in_(_JUNK), inbound_reports.c.received_at < unmatched.cutoff])
+        _over_size(db, purged, unmatched.max_bytes, chunk)
+    return purged
+
+
+def _by_age(db: Database, purged: Purged, cutoff: datetime, chunk: int) -> None:
     with db.read() as conn:
         server_ids = list(conn.execute(sa.select(servers.c.id)).scalars())
     for server_id in server_ids:  # the (server_id, time) indexes serve these queries
@@ -61,7 +89,28 @@ def purge(db: Database, cutoff: datetime, chunk: int = CHUNK) -> Purged:
         inbound_reports.c.server_id.is_(None),
         inbound_reports.c.state != ReportState.QUEUED.value,
         inbound_reports.c.received_at < cutoff])
-    return purged
+
+
+def _over_size(db: Database, purged: Purged, max_bytes: int, chunk: int) -> None:
+    """Delete the oldest unmatched reports until the rest hold at most ``max_bytes``.
+    A report's running total (its size plus every newer one's) is unchanged by deleting
+    older ones, so each round deletes exactly the next chunk of those over the limit."""
+    total = sa.func.sum(inbound_reports.c.size).over(
+        order_by=(inbound_reports.c.received_at.desc(), inbound_reports.c.id.desc()))
+    ranked = (sa.select(inbound_reports.c.id, total.label("total"))
+              .where(inbound_reports.c.state.in_(_JUNK)).subquery())
+    query = sa.select(ranked.c.id).where(ranked.c.total > max_bytes).limit(chunk)
+    while True:
+        with db.read() as conn:
+            ids = list(conn.execute(query).scalars())
+        if not ids:
+            return
+        with db.write() as conn:
+            deleted = conn.execute(inbound_reports.delete().where(
+                inbound_reports.c.id.in_(ids), inbound_reports.c.state.in_(_JUNK))).rowcount
+        purged.add(inbound_reports.name, deleted)
+        if len(ids) < chunk:
+            return
 
 
 def _in_chunks(db: Database, purged: Purged, table: sa.Table, chunk: int,

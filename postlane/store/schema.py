@@ -264,6 +264,14 @@ inbound_reports = sa.Table(
     sa.Index(None, "server_id", "received_at"),
 )
 
+#: Keys the server signs with (the VERP key), made once and shared by every process.
+signing_keys = sa.Table(
+    "signing_keys", metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    _created(),
+)
+
 
 #: Logged-in dashboard sessions, by the SHA-256 of the id in the session cookie: a row
 #: deleted (logout) or expired ends that session in every process, whatever the cookie.

@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from postlane.domain import verp
 from postlane.domain.retry import DELIVERY_SCHEDULE
+from postlane.store import signing_keys
 from tests.support.dns_server import ZoneServer
 from tests.support.harness import (
     RunningServer,
@@ -84,11 +86,15 @@ def events(api: httpx.Client, message_id: str) -> list[str]:
 def test_delivered_with_verp_sender_and_delivery_webhook(
         live: tuple[RunningServer, httpx.Client], peer: RulePeer,
         receiver: WebhookReceiver) -> None:
-    _, api = live
+    running, api = live
     api.post("/webhooks", json={"Url": receiver.url, "Triggers": {"Delivery": {"Enabled": True}}})
     message_id = send(api, "ok@example.test", Tag="welcome", Metadata={"order": "42"})
     got = wait_until(lambda: peer.messages_to("ok@example.test"), message="peer received it")
-    assert got[0].mail_from == f"pm_bounces+{message_id}@bounces.postlane.local"
+    # The return path names the message and carries the recipient's signed token.
+    token = verp.token_from(got[0].mail_from)
+    assert got[0].mail_from.endswith("@bounces.postlane.local")
+    assert token is not None and token.message_id == message_id
+    assert verp.binds(signing_keys.verp_key(running.app.db, None), token, "ok@example.test")
     parsed = email.message_from_bytes(got[0].content)
     assert parsed["X-PM-Message-Id"] == message_id
     wait_until(lambda: details(api, message_id)["Status"] == "Sent", message="status Sent")

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from postlane import pipeline
 from postlane.accept import Submission, accept
 from postlane.config import Settings
-from postlane.domain import retry
+from postlane.domain import retry, verp
 from postlane.domain.bounce_types import SmtpApiErrorLabels
 from postlane.domain.types import (
     DeliveryType,
@@ -188,7 +188,7 @@ def test_deliver_on_sandbox_marks_sent(db: Database) -> None:
     tx = GroupCommitter(db)
     tx.start()
     try:
-        asyncio.run(deliver.run(tx, job, transport, "b.example",
+        asyncio.run(deliver.run(tx, job, transport, verp.Signer(b"k", "b.example"),
                                 pipeline.BY_KIND[JobKind.DELIVER].retry_in(1.0)))
     finally:
         tx.stop()

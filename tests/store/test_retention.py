@@ -142,3 +142,69 @@ def test_worker_purges_on_its_own(db: Database) -> None:
 
     asyncio.run(main())
     assert _count(db, messages_table, messages_table.c.id == made["new"]) == 1
+
+
+def _reports(db: Database, *specs: tuple[str, int, timedelta]) -> list[int]:
+    """One report per (state, size in bytes, age) spec; returns their ids in order."""
+    made = []
+    with db.write() as conn:
+        for state, size, age in specs:
+            report_id = reports.insert(conn, b"r" * size, "", [])
+            conn.execute(inbound_reports.update().where(inbound_reports.c.id == report_id)
+                         .values(state=state, received_at=utcnow() - age))
+            made.append(report_id)
+    return made
+
+
+def _report_ids(db: Database) -> set[int]:
+    with db.read() as conn:
+        return set(conn.execute(sa.select(inbound_reports.c.id)).scalars())
+
+
+def test_unmatched_reports_have_an_age_limit_of_their_own(db: Database) -> None:
+    """Kept a week (by default) even when nothing else is ever purged (cutoff None)."""
+    day = timedelta(days=1)
+    old_junk, old_failed, new_junk, old_applied, old_waiting = _reports(
+        db, ("unmatched", 10, 8 * day), ("failed", 10, 8 * day), ("unmatched", 10, day),
+        ("processed", 10, 8 * day), ("queued", 10, 8 * day))
+    limits = retention.UnmatchedLimits(utcnow() - 7 * day, max_bytes=10**9)
+    purged = retention.purge(db, None, chunk=1, unmatched=limits)
+    assert _report_ids(db) == {new_junk, old_applied, old_waiting}
+    assert {old_junk, old_failed}.isdisjoint(_report_ids(db))
+    assert purged.counts == {"inbound_reports": 2}
+
+
+def test_unmatched_reports_have_a_size_limit_the_oldest_going_first(db: Database) -> None:
+    minute = timedelta(minutes=1)
+    oldest, older, applied, newer, newest = _reports(
+        db, ("unmatched", 300, 5 * minute), ("failed", 300, 4 * minute),
+        ("processed", 5000, 3 * minute), ("unmatched", 300, 2 * minute),
+        ("unmatched", 300, minute))
+    limits = retention.UnmatchedLimits(utcnow() - timedelta(days=7), max_bytes=700)
+    retention.purge(db, None, chunk=1, unmatched=limits)  # one row per round: the loop runs
+    # 700 bytes hold the two newest unmatched; applied reports do not count.
+    assert _report_ids(db) == {applied, newer, newest}
+    assert {oldest, older}.isdisjoint(_report_ids(db))
+    retention.purge(db, None, unmatched=retention.UnmatchedLimits(
+        utcnow() - timedelta(days=7), max_bytes=0))
+    assert _report_ids(db) == {applied}
+
+
+def test_the_worker_applies_the_unmatched_limits_with_retention_off(db: Database) -> None:
+    (junk,) = _reports(db, ("unmatched", 10, timedelta(days=30)))
+    settings = Settings(worker_poll_seconds=0.05, retention_days=0,
+                        mx_unmatched_retention_days=7)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        task = asyncio.create_task(Worker(db, settings).run(stop))
+        deadline = time.monotonic() + 20
+        try:
+            while junk in await db.run(_report_ids, db):
+                assert time.monotonic() < deadline, "the worker did not purge"
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+    asyncio.run(main())

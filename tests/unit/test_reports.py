@@ -157,10 +157,29 @@ def _arf(feedback: str, quoted_to: str = "") -> bytes:
             f"--B\nContent-Type: text/rfc822-headers\n\n{quoted}\n--B--\n").encode()
 
 
-def test_arf_recipient_falls_back_to_the_quoted_to() -> None:
+def test_arf_quoted_to_is_not_the_complainer() -> None:
+    """The quoted To lists everyone the message was addressed to: none of them is named
+    the complainer (the VERP token decides whose complaint it is)."""
     report = reports.parse(_arf("Feedback-Type: abuse\nVersion: 1\n",
-                                quoted_to="Someone <someone@example.com>"))
-    assert [i.recipient for i in report.items] == ["someone@example.com"]
+                                quoted_to="Someone <someone@example.com>, other@example.com"))
+    assert [i.recipient for i in report.items] == [None]
+
+
+def test_reports_quote_our_return_paths() -> None:
+    """Original-Mail-From and the quoted Return-Path, for reports sent to an address of
+    their own; other senders are not ours."""
+    tokened = f"pm_bounces+{SAMPLE_ID}.abcdefghijklmnop@bounces.example.com"
+    feedback = f"Feedback-Type: abuse\nVersion: 1\nOriginal-Mail-From: <{tokened}>\n"
+    assert reports.parse(_arf(feedback)).return_paths == (tokened,)
+    assert reports.parse(_arf("Feedback-Type: abuse\nOriginal-Mail-From: <a@b.example>\n")
+                         ).return_paths == ()
+    assert sample("postfix_unknown_user.eml").return_paths == (
+        f"pm_bounces+{SAMPLE_ID}@bounces.postlane.local",)
+    # Only the first few: each one costs the dsn step a lookup.
+    many = "".join(f"Original-Mail-From: <pm_bounces+{SAMPLE_ID}.{c * 16}@b.example>\n"
+                   for c in "abcdefgh")
+    assert len(reports.parse(_arf(f"Feedback-Type: abuse\n{many}")).return_paths) == \
+        reports.MAX_RETURN_PATHS
 
 
 def test_arf_with_redacted_recipients_names_nobody() -> None:
