@@ -1,8 +1,8 @@
 """mx hardening: signing keys (the VERP key shared by every process)
 
 Revision ID: 0004
-Revises: 0003 (0002 while standalone on branch mx)
-Create Date: 2026-12-02 10:00:00.000000
+Revises: 0003
+Create Date: 2026-12-02 01:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import postlane.store.schema
 
 
 revision = '0004'
-down_revision = '0002'  # standalone on branch mx; the coordinator sets '0003' on merge
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
