@@ -222,8 +222,16 @@ def vet(host: str, addresses: Iterable[str], allow_private: bool) -> Refusal | N
         address = ip_address(text)
         kind = classify(address)
         if not allowed(kind, allow_private):
-            return Refusal(host, str(address), kind)
+            return Refusal(host, shown(address), kind)
     return None
+
+
+def shown(address: IPAddress) -> str:
+    """``address`` as sentences show it: an IPv4-mapped one in dotted form on every
+    Python (3.13 changed str() of them)."""
+    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
 
 
 # --- URLs -------------------------------------------------------------------------------
@@ -257,7 +265,7 @@ def target_refusal(url: str, allow_private: bool) -> Refusal | None:
     if kind is None or allowed(kind, allow_private):
         return None
     address = parse_host(host)  # None for a localhost name, which reaches 127.0.0.1
-    return Refusal(host, "127.0.0.1" if address is None else str(address), kind)
+    return Refusal(host, "127.0.0.1" if address is None else shown(address), kind)
 
 
 # --- webhook request headers ------------------------------------------------------------

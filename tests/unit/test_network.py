@@ -133,8 +133,9 @@ def test_vet_refuses_a_host_when_any_address_is_not_public() -> None:
     assert network.vet("hooks.example.com", ["93.184.216.34", "2606:4700::1"],
                        allow_private=False) is None
     assert network.vet("hooks.example.com", ["10.0.0.1"], allow_private=True) is None
-    mapped = network.vet("x.example", ["::ffff:192.168.0.1"], allow_private=False)
+    mapped = network.vet("x.example", ["::ffff:c0a8:1"], allow_private=False)
     assert mapped is not None and mapped.kind is K.PRIVATE
+    assert mapped.address == "::ffff:192.168.0.1"
 
 
 def test_classify_takes_address_objects() -> None:
