@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from postlane.domain import network
 from postlane.domain.bounce_types import SmtpApiErrorLabels
 
 ROLES = ("smtp", "api", "worker", "inbound")
@@ -53,6 +54,11 @@ class Settings(BaseModel):
     worker_poll_seconds: float = 0.25
     worker_lease_seconds: float = 120.0
     webhook_timeout_seconds: float = 10.0
+    #: Whether webhook URLs may reach loopback, link-local, private, CGNAT and other
+    #: non-public addresses (checked when saved and again after DNS, when connecting).
+    #: None = automatic: allowed only when the API listens on a loopback address (local
+    #: development posts to 127.0.0.1 receivers; a reachable install must not).
+    webhook_allow_private_targets: bool | None = None
     #: Multiplies every retry schedule; tests and demos shrink it.
     retry_scale: float = 1.0
     #: Messages, events, bounces, webhook logs, reports and finished jobs older than
@@ -72,11 +78,15 @@ class Settings(BaseModel):
     #: smtps://…:465), else directly to each recipient domain's MX hosts.
     relay_url: str | None = None
     mx_port: int = 25
-    #: Resolvers for MX lookups (default: the system's).
+    #: Resolvers for MX lookups and webhook hosts (default: the system's).
     dns_nameservers: tuple[str, ...] = ()
     dns_port: int = 53
     delivery_timeout_seconds: float = 60.0
     delivery_concurrency_per_domain: int = Field(default=5, ge=1)
+    #: Direct-MX delivery to MX hosts that resolve to loopback, link-local or private
+    #: addresses. Off: a recipient domain's DNS would otherwise point delivery at this
+    #: machine or its internal network; an internal mail network turns it on.
+    delivery_allow_private_mx: bool = False
 
     #: Domain of the envelope sender (VERP return path) of delivered mail; DSNs and
     #: complaints sent back to it reach the inbound bounce listener.
@@ -152,6 +162,13 @@ class Settings(BaseModel):
         if self.smtp_auth_require_tls is not None:
             return self.smtp_auth_require_tls
         return self.smtp_host not in ("127.0.0.1", "::1", "localhost")
+
+    @property
+    def webhook_private_targets_allowed(self) -> bool:
+        """webhook_allow_private_targets, or automatic: only on a loopback API."""
+        if self.webhook_allow_private_targets is not None:
+            return self.webhook_allow_private_targets
+        return network.is_loopback_host(self.api_host)
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None,

@@ -90,6 +90,7 @@ HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]]
     e.SuppressionFinal: Answer(422, ErrorCode.BOUNCE_CANNOT_ACTIVATE),
     e.BounceCannotActivate: Answer(422, ErrorCode.BOUNCE_CANNOT_ACTIVATE),
     e.AlreadyDelivered: Answer(422, ErrorCode.WEBHOOK_INVALID),
+    e.TargetRefused: Answer(422, ErrorCode.WEBHOOK_INVALID),
 }
 
 

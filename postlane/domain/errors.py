@@ -114,6 +114,17 @@ class NameTaken(Refused):
         self.name = name
 
 
+class TargetRefused(Refused):
+    """A webhook URL whose host reaches a loopback, link-local, private or other
+    non-public address while the operator does not allow private targets: Postlane would
+    be a tenant's way into this machine or its network. ``sentence`` says which address."""
+
+    def __init__(self, field: str, sentence: str) -> None:
+        super().__init__(f"{field}: {sentence} (this server does not post webhooks to "
+                         "non-public addresses).")
+        self.field = field
+
+
 class InvalidField(Refused):
     """A field or parameter holds a value the rule refuses; ``reason`` is the whole
     sentence the client reads."""

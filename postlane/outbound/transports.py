@@ -15,6 +15,7 @@ import dns.exception
 import dns.resolver
 
 from postlane.config import Settings
+from postlane.domain import network
 from postlane.outbound.smtp_client import Peer, RcptResult, Verdict, transact
 
 
@@ -96,10 +97,13 @@ class MxTransport:
         hosts, failure = await self.mx_hosts(domain)
         if failure is not None:
             return dict.fromkeys(rcpts, failure)
+        pairs, refused = await self.addresses(hosts)
+        if not pairs and refused is not None:
+            return dict.fromkeys(rcpts, refused)
         unreachable = RcptResult(Verdict.TRANSIENT, 0, f"no MX host of {domain} answered")
         last: dict[str, RcptResult] = dict.fromkeys(rcpts, unreachable)
         async with self.limiter.slot(domain):
-            for host, address in await self._addresses(hosts):
+            for host, address in pairs:
                 peer = Peer(host=address, port=self.settings.mx_port, name=host)
                 last = await transact(peer, self.settings.smtp_hostname, mail_from, rcpts, raw,
                                       self.settings.delivery_timeout_seconds)
@@ -109,17 +113,33 @@ class MxTransport:
                     break
         return last
 
-    async def _addresses(self, hosts: list[str]) -> list[tuple[str, str]]:
-        """(name, address) pairs in MX order, resolved with the same resolver as the MX."""
+    async def addresses(self, hosts: list[str]
+                        ) -> tuple[list[tuple[str, str]], RcptResult | None]:
+        """(name, address) pairs in MX order, resolved with the same resolver as the MX,
+        without the hosts that resolve to a non-public address (any one of theirs) unless
+        delivery_allow_private_mx; and the first such refusal, the recipients' bounce
+        when no host is left. Nothing connects to a refused host."""
         pairs: list[tuple[str, str]] = []
+        refused: RcptResult | None = None
         for host in hosts:
-            for rdtype in ("A", "AAAA"):
-                try:
-                    answer = await self.resolver.resolve(host, rdtype)
-                except dns.exception.DNSException:
-                    continue
-                pairs.extend((host, rdata.to_text()) for rdata in answer)
-        return pairs
+            found = await self._resolve(host)
+            refusal = network.vet(host, found, self.settings.delivery_allow_private_mx)
+            if refusal is None:
+                pairs.extend((host, address) for address in found)
+            elif refused is None:
+                refused = RcptResult(Verdict.PERMANENT, 550,
+                                     f"5.4.4 {refusal.sentence('MX host')}")
+        return pairs, refused
+
+    async def _resolve(self, host: str) -> list[str]:
+        found: list[str] = []
+        for rdtype in ("A", "AAAA"):
+            try:
+                answer = await self.resolver.resolve(host, rdtype)
+            except dns.exception.DNSException:
+                continue
+            found.extend(rdata.to_text() for rdata in answer)
+        return found
 
     async def mx_hosts(self, domain: str) -> tuple[list[str], RcptResult | None]:
         try:

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import httpx
 
+from postlane.domain import network
 from postlane.domain.records import WebhookDelivery
+from postlane.outbound.targets import GuardedTransport, TargetPolicy
 
 #: Postmark stops retrying when an endpoint answers 403: the receiver refuses on purpose.
 _STOP_STATUSES = frozenset({403})
@@ -19,12 +21,16 @@ class ClientPool:
     """Several small httpx clients taken in turn: one client with a large connection pool
     costs markedly more CPU per request (its pool bookkeeping grows with the pool)."""
 
-    def __init__(self, clients: int = 8, connections_each: int = 8) -> None:
+    def __init__(self, clients: int = 8, connections_each: int = 8, *,
+                 targets: TargetPolicy | None = None) -> None:
         # One TLS context for them all: each client would load the CA bundle again (most
-        # of a worker's start-up time).
+        # of a worker's start-up time). Every connection is vetted (outbound.targets);
+        # without a policy, only public addresses are reached.
         tls = httpx.create_ssl_context()
-        self._clients = [httpx.AsyncClient(follow_redirects=False, verify=tls,
-                                           limits=httpx.Limits(max_connections=connections_each))
+        policy = targets or TargetPolicy()
+        limits = httpx.Limits(max_connections=connections_each)
+        self._clients = [httpx.AsyncClient(follow_redirects=False,
+                                           transport=GuardedTransport(policy, tls, limits))
                          for _ in range(clients)]
         self._turn = itertools.cycle(self._clients)
 
@@ -47,15 +53,26 @@ class PostResult:
 
 
 def _request_headers(delivery: WebhookDelivery) -> dict[str, str]:
+    """The POST's headers: the tenant's own, except any that network.header_problem
+    refuses (the API refuses them too; these were stored before it did, or elsewhere),
+    each replacing ours of the same name in any case."""
     headers = {"Content-Type": "application/json", "User-Agent": "Postlane"}
     for header in delivery.http_headers or []:
-        if header.get("Name"):
-            headers[str(header["Name"])] = str(header.get("Value", ""))
+        name, value = str(header.get("Name") or ""), str(header.get("Value", ""))
+        if name and network.header_problem(name, value) is None:
+            _put(headers, name, value)
     auth = delivery.http_auth
     if auth and (auth.get("Username") or auth.get("Password")):
         pair = f"{auth.get('Username', '')}:{auth.get('Password', '')}".encode()
-        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode()
+        _put(headers, "Authorization", "Basic " + base64.b64encode(pair).decode())
     return headers
+
+
+def _put(headers: dict[str, str], name: str, value: str) -> None:
+    """Set ``name`` once: header names are case-insensitive, a dict's keys are not."""
+    for key in [k for k in headers if k.lower() == name.lower()]:
+        del headers[key]
+    headers[name] = value
 
 
 async def post(client: httpx.AsyncClient, delivery: WebhookDelivery,

@@ -23,6 +23,7 @@ from postlane.domain.errors import DatabaseUnavailable
 from postlane.domain.jobs import Job
 from postlane.domain.types import JobKind
 from postlane.outbound import transports
+from postlane.outbound.targets import TargetPolicy
 from postlane.outbound.webhooks import ClientPool
 from postlane.store import Transaction, jobs, retention
 from postlane.store.database import Database
@@ -65,7 +66,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
         self.tx.start()
-        self._clients = ClientPool()
+        self._clients = ClientPool(targets=TargetPolicy.from_settings(self.settings))
         self._resources = pipeline.Resources(self.db, self.tx, self.settings, self.transport,
                                              self._clients)
         retaining = asyncio.create_task(self._retain(stop))

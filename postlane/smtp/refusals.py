@@ -34,6 +34,7 @@ SMTP_REPLIES: Mapping[type[e.PostlaneError], str] = {
     e.SuppressionFinal: REFUSED,
     e.BounceCannotActivate: REFUSED,
     e.AlreadyDelivered: REFUSED,
+    e.TargetRefused: REFUSED,
 }
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from postlane.domain.errors import InvalidFields, Refused
 from postlane.domain.records import Server
 from postlane.services import servers as server_service
+from postlane.services import webhooks as webhook_service
 from postlane.store import servers, streams, suppressions, tokens
 from postlane.store.database import Database
 from postlane.web import deps, session
@@ -71,7 +72,9 @@ async def server_settings(request: Request, server_id: int) -> Response:
     return page(request, "server.html", section="settings", checkboxes=CHECKBOXES, **context)
 
 
-def _save(db: Database, server_id: int, fields: server_service.ServerFields) -> None:
+def _save(db: Database, server_id: int, fields: server_service.ServerFields,
+          allow_private: bool) -> None:
+    webhook_service.check_hook_urls(fields, allow_private)
     with db.write() as conn:
         server_service.update(conn, server_id, fields)
 
@@ -103,7 +106,8 @@ async def save_settings(request: Request, server_id: int) -> Response:
     fields = settings_fields(await request.form())
     db = deps.db(request)
     try:
-        await db.run(_save, db, server_id, fields)
+        await db.run(_save, db, server_id, fields,
+                     deps.settings(request).webhook_private_targets_allowed)
         flash(request, "Settings saved.")
     except InvalidFields as exc:
         for problem in exc.problems[:3]:

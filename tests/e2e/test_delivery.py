@@ -52,9 +52,12 @@ def dns_zone() -> Iterator[ZoneServer]:
 
 def live_server(database_url: str, tmp_path: Path, peer: RulePeer, dns_zone: ZoneServer,
                 **overrides: Any) -> tuple[RunningServer, httpx.Client]:
+    # The zone's MX hosts are on loopback, which direct-MX delivery refuses unless the
+    # operator allows private MX hosts (tests/e2e/test_delivery_private_mx.py).
     running = start_server(test_settings(
         database_url, tmp_path / "data", mx_port=peer.port, dns_nameservers=("127.0.0.1",),
-        dns_port=dns_zone.port, delivery_timeout_seconds=10, **overrides))
+        dns_port=dns_zone.port, delivery_timeout_seconds=10, delivery_allow_private_mx=True,
+        **overrides))
     created = running.api(account=True).post(
         "/servers", json={"Name": "Live", "DeliveryType": "Live"}).json()
     return running, running.api(created["ApiTokens"][0])

@@ -68,6 +68,9 @@ HTTP_CASES: list[tuple[e.PostlaneError, int, int, str]] = [
     (e.BounceCannotActivate(7), 422, 703,
      "Bounce 7 cannot be activated (spam complaints are final)."),
     (e.AlreadyDelivered(7), 422, 1400, "Webhook delivery 7 was already delivered."),
+    (e.TargetRefused("Url", "webhook host ::1 resolves to a loopback address (::1); refused"),
+     422, 1400, "Url: webhook host ::1 resolves to a loopback address (::1); refused (this "
+     "server does not post webhooks to non-public addresses)."),
     (e.DatabaseUnavailable("connection refused"), 503, 1,
      "The database is temporarily unavailable; nothing was stored. Retry later."),
 ]

@@ -17,6 +17,7 @@ from postlane.api.request import read_json
 from postlane.domain import limits, payloads
 from postlane.domain.records import Server
 from postlane.services import servers as server_service
+from postlane.services import webhooks as webhook_service
 from postlane.store import Transaction, servers, tokens
 from postlane.store.database import Database
 
@@ -74,6 +75,14 @@ class ServerFields(PostmarkModel):
                                               for name in self.model_fields_set})
 
 
+def _fields(request: Request, body: Any) -> server_service.ServerFields:
+    """The request's fields, its hook URLs refused when they reach private addresses."""
+    fields = parse(ServerFields, body).value()
+    webhook_service.check_hook_urls(fields,
+                                    deps.settings(request).webhook_private_targets_allowed)
+    return fields
+
+
 def _payload(conn: Transaction, row: Server, api_url: str) -> dict[str, Any]:
     return payloads.server(row, tokens.tokens_of(conn, row.id), api_url)
 
@@ -122,7 +131,7 @@ async def list_servers(request: Request, _: str = Depends(account_token)) -> dic
 
 @router.post("/servers", openapi_extra=openapi.extra(ServerFields))
 async def create_server(request: Request, _: str = Depends(account_token)) -> dict[str, Any]:
-    fields = parse(ServerFields, await read_json(request)).value()
+    fields = _fields(request, await read_json(request))
     db = deps.db(request)
     return await db.run(_create, db, fields, deps.settings(request).api_url)
 
@@ -137,7 +146,7 @@ async def get_server(server_id: deps.ResourceId, request: Request,
 @router.put("/servers/{server_id}", openapi_extra=openapi.extra(ServerFields))
 async def edit_server(server_id: deps.ResourceId, request: Request,
                       _: str = Depends(account_token)) -> dict[str, Any]:
-    fields = parse(ServerFields, await read_json(request)).value()
+    fields = _fields(request, await read_json(request))
     db = deps.db(request)
     return await db.run(_update, db, server_id, fields, deps.settings(request).api_url)
 
@@ -159,6 +168,6 @@ async def get_own_server(request: Request,
 @router.put("/server", openapi_extra=openapi.extra(ServerFields))
 async def edit_own_server(request: Request,
                           ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    fields = parse(ServerFields, await read_json(request)).value()
+    fields = _fields(request, await read_json(request))
     db = deps.db(request)
     return await db.run(_update, db, ctx.server_id, fields, deps.settings(request).api_url)
