@@ -113,11 +113,11 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
         where.append(messages.c.id.in_(sa.select(recipients.c.message_id).where(
             recipients.c.server_id == server_id, recipients.c.email == recipient.lower())))
     if from_email:
-        where.append(messages.c.from_field.ilike(f"%{from_email}%"))
+        where.append(messages.c.from_field.icontains(from_email, autoescape=True))
     if tag:
         where.append(messages.c.tag == tag)
     if subject:
-        where.append(messages.c.subject.ilike(f"%{subject}%"))
+        where.append(messages.c.subject.icontains(subject, autoescape=True))
     if stream:
         where.append(messages.c.stream == stream)
     if from_date:
