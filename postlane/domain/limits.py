@@ -11,6 +11,8 @@ it does not know. Over-long fields are refused by both (422 and 554).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 #: Postmark's field names and the most characters each may have.
 MAX_LENGTH = {"From": 1000, "ReplyTo": 1000, "Subject": 2000, "Tag": 1000}
 TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
@@ -19,6 +21,10 @@ SERVER_NAME_LENGTH = 200
 HOOK_URL_LENGTH = 2000
 INBOUND_DOMAIN_LENGTH = 255
 SPAM_THRESHOLD_MAX = 2**31 - 1
+#: How deep a JSON request body may nest. A Postmark body needs five levels (a batch of
+#: messages with Headers); this leaves room for any TemplateModel and none for a body
+#: built to make every walk over it expensive.
+MAX_JSON_DEPTH = 64
 
 
 #: Everything Python's str.splitlines() breaks on, and NUL: none may be in a header value.
@@ -38,15 +44,28 @@ def too_long(**fields: str) -> str | None:
     return None
 
 
+def _nodes(value: object) -> Iterator[tuple[object, int]]:
+    """Every string, number and container of decoded JSON with its depth (the top is 1),
+    walked with a stack: a body nested a thousand deep is no RecursionError."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        if isinstance(node, dict):
+            stack.extend((item, depth + 1) for pair in node.items() for item in pair)
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+
+
 def holds_nul(value: object) -> bool:
     """Whether decoded JSON (a string, or one inside objects and arrays) holds NUL."""
-    if isinstance(value, str):
-        return "\0" in value
-    if isinstance(value, dict):
-        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(holds_nul(v) for v in value)
-    return False
+    return any(isinstance(node, str) and "\0" in node for node, _ in _nodes(value))
+
+
+def nesting_depth(value: object) -> int:
+    """How deep decoded JSON nests: 1 for a scalar or an empty container, one more for
+    each container around it (an object's keys count as its members)."""
+    return max(depth for _, depth in _nodes(value))
 
 
 def without_nul(text: str) -> str:
