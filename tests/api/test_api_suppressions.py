@@ -223,3 +223,35 @@ def test_a_body_that_is_not_a_suppressions_request_is_refused_whole(
     assert api.post(BASE.format("outbound"), json={}).json() == {"Suppressions": []}
     assert api.post(BASE.format("outbound")).json() == {"Suppressions": []}
     assert dump(api) == []
+
+
+COMPOSED = "Jos\u00e9@example.com"      # é as one code point (NFC)
+DECOMPOSED = "Jose\u0301@example.com"  # e + combining acute (NFD): the same address
+
+
+def test_composed_and_decomposed_spellings_are_one_suppression(
+        server: InProcessServer) -> None:
+    """Issue 12: keys are NFC as well as lower-cased, so both spellings of é name one
+    suppression: created, found, screened and deleted by either."""
+    api = server.api()
+    assert [s["Status"] for s in create(api, COMPOSED, DECOMPOSED.upper()).json()[
+        "Suppressions"]] == ["Suppressed", "Suppressed"]
+    assert emails_of(dump(api)) == ["jos\u00e9@example.com"]
+    assert emails_of(dump(api, EmailAddress=DECOMPOSED)) == ["jos\u00e9@example.com"]
+    r = api.post("/email", json={"From": "s@example.com", "To": DECOMPOSED, "TextBody": "x"})
+    assert r.status_code == 422 and r.json()["ErrorCode"] == 406, r.text
+    r = api.post("/email", json={"From": "s@example.com", "To": f"{DECOMPOSED}, ok@example.com",
+                                 "TextBody": "x"})
+    assert r.status_code == 200 and "jos\u00e9@example.com" in r.json()["Message"], r.text
+    assert delete(api, DECOMPOSED).json()["Suppressions"][0]["Status"] == "Deleted"
+    assert dump(api) == []
+
+
+def test_a_recipient_filter_finds_either_spelling(server: InProcessServer) -> None:
+    api = server.api()
+    r = api.post("/email", json={"From": "s@example.com", "To": COMPOSED, "TextBody": "x"})
+    assert r.status_code == 200, r.text
+    for spelling in (COMPOSED, DECOMPOSED, DECOMPOSED.upper()):
+        found = api.get("/messages/outbound", params={"count": 10, "offset": 0,
+                                                      "recipient": spelling}).json()
+        assert found["TotalCount"] == 1, spelling
