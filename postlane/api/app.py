@@ -26,7 +26,8 @@ from postlane.store.database import Database
 def create_app(db: Database, settings: Settings,
                on_accepted: Callable[[], None] | None = None) -> FastAPI:
     app = FastAPI(title="Postlane", version=__version__,
-                  description="Postmark-compatible transactional mail server API.")
+                  description="Postmark-compatible transactional mail server API.",
+                  docs_url=None, redoc_url=None)  # openapi.install_docs serves them
     app.state.db = db
     app.state.settings = settings
     app.state.on_accepted = on_accepted or (lambda: None)
@@ -36,5 +37,6 @@ def create_app(db: Database, settings: Settings,
                    health):
         app.include_router(module.router)
     openapi.install(app)
+    openapi.install_docs(app)
     app.add_middleware(NormalizeRequest)
     return app

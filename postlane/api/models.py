@@ -32,6 +32,14 @@ class PostmarkModel(BaseModel):
         return out
 
 
+def member(data: Any, name: str) -> Any:
+    """A decoded JSON object's member by case-insensitive ``name`` (lower case), before
+    any model reads it; None when absent or when ``data`` is not an object."""
+    if not isinstance(data, dict):
+        return None
+    return next((v for k, v in data.items() if isinstance(k, str) and k.lower() == name), None)
+
+
 def describe(error: ValidationError) -> str:
     parts = []
     for item in error.errors()[:5]:

@@ -5,10 +5,14 @@ responses and the token headers. Only /openapi.json changes; parsing stays as it
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import resources
 from typing import Any
 
-from fastapi import FastAPI, routing
+from fastapi import FastAPI, Request, routing
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from postlane.api import auth
@@ -16,6 +20,12 @@ from postlane.api import auth
 _REF = "#/components/schemas/{model}"
 #: Schemas the request bodies refer to, by name: registered as routers are imported.
 _SCHEMAS: dict[str, dict[str, Any]] = {}
+
+#: Where /docs and /redoc load Swagger UI and ReDoc from: this server, never a CDN (a
+#: self-hosted server's documentation works offline, and no third party sees who reads
+#: it). The files come pinned in the fastapi-offline package.
+DOCS_STATIC = "/docs/static"
+ASSETS = resources.files("fastapi_offline") / "static"
 
 ERROR_SCHEMA = {"type": "object", "required": ["ErrorCode", "Message"], "properties": {
     "ErrorCode": {"type": "integer"}, "Message": {"type": "string"}}}
@@ -115,3 +125,29 @@ def install(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def install_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc, with their scripts, styles and icon served under
+    DOCS_STATIC. The app is created with FastAPI's own pages off (they load from a CDN)."""
+    app.mount(DOCS_STATIC, StaticFiles(directory=str(ASSETS)), name="docs-static")
+    spec = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_swagger_ui_html(
+            openapi_url=root + spec, title=f"{app.title} - Swagger UI",
+            swagger_js_url=f"{root}{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{DOCS_STATIC}/favicon.png",
+            # Swagger UI would otherwise send the spec's URL to its public validator.
+            swagger_ui_parameters={"validatorUrl": None})
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        root = request.scope.get("root_path", "")
+        return get_redoc_html(openapi_url=root + spec, title=f"{app.title} - ReDoc",
+                              redoc_js_url=f"{root}{DOCS_STATIC}/redoc.standalone.js",
+                              redoc_favicon_url=f"{root}{DOCS_STATIC}/favicon.png",
+                              with_google_fonts=False)

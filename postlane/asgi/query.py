@@ -47,18 +47,21 @@ def query_bool(request: Request, name: str) -> bool | None:
 
 
 def query_date(request: Request, name: str, end_of_day: bool = False) -> datetime | None:
-    """Dates as Postmark takes them: "2024-01-15" or a full ISO timestamp (UTC if naive)."""
+    """Dates as Postmark takes them: "2024-01-15" or a full ISO timestamp (UTC if naive).
+
+    Returned in UTC, as the store compares them: a time whose offset moves it past year 1
+    or 9999 (9999-12-31T23:59:59-01:00) is refused here, not overflowed in the driver."""
     raw = query(request, name)
     if raw is None:
         return None
     try:
         value = datetime.fromisoformat(raw)  # takes a trailing Z since 3.11
-    except ValueError as exc:
+        if len(raw) == 10 and end_of_day:
+            value = datetime.combine(value.date(), time.max)
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except (ValueError, OverflowError) as exc:
         raise InvalidField(name, f"'{name}' must be a date like 2024-01-15 or "
                                  "2024-01-15T10:30:00Z.") from exc
-    if len(raw) == 10 and end_of_day:
-        value = datetime.combine(value.date(), time.max)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def paging(request: Request, max_count: int = 500, max_window: int = 10_000) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from email.headerregistry import Address
 from email.utils import getaddresses
 
@@ -16,8 +17,10 @@ _ADDR_RE = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+"
 
 
 def normalize(address: str) -> str:
-    """The suppression key of an address: trimmed and lower-cased."""
-    return address.strip().lower()
+    """The key of an address (suppressions, recipients, bounces; every store lookup and
+    the screening use it): trimmed, lower-cased and in Unicode NFC, so that an é typed as
+    one code point or as e plus a combining accent is one address."""
+    return unicodedata.normalize("NFC", address.strip().lower())
 
 
 def is_valid(address: str) -> bool:

@@ -11,14 +11,37 @@ it does not know. Over-long fields are refused by both (422 and 554).
 
 from __future__ import annotations
 
-#: Postmark's field names and the most characters each may have.
-MAX_LENGTH = {"From": 1000, "ReplyTo": 1000, "Subject": 2000, "Tag": 1000}
+from collections.abc import Iterator, Mapping
+
+#: Postmark's field names and the most characters each may have. To, Cc and Bcc hold at
+#: most 50 addresses together (MAX_RECIPIENTS), each at most 254 characters with a display
+#: name: 64,000 characters is room for that, and a field past it is refused unparsed.
+MAX_LENGTH = {"From": 1000, "ReplyTo": 1000, "Subject": 2000, "Tag": 1000,
+              "To": 64_000, "Cc": 64_000, "Bcc": 64_000}
+#: Postmark's limits on a message (its API documentation and support articles): 50
+#: recipients over To, Cc and Bcc; TextBody and HtmlBody up to 5 MB each (the whole
+#: message, attachments base64-encoded, is the smtp_max_message_bytes setting, 10 MB);
+#: Metadata up to 10 fields, names up to 20 characters, values up to 80.
+MAX_RECIPIENTS = 50
+MAX_BODY_BYTES = 5 * 1024 * 1024
+METADATA_FIELDS = 10
+METADATA_NAME_LENGTH = 20
+METADATA_VALUE_LENGTH = 80
+#: Postmark documents no count for these; they bound the MIME parts and header lines
+#: one request makes the server build. No application sends a hundred custom headers or
+#: a hundred files in one message; 200,000 headers froze the event loop for 28 s.
+MAX_HEADERS = 100
+MAX_ATTACHMENTS = 100
 TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
 #: The server settings' columns.
 SERVER_NAME_LENGTH = 200
 HOOK_URL_LENGTH = 2000
 INBOUND_DOMAIN_LENGTH = 255
 SPAM_THRESHOLD_MAX = 2**31 - 1
+#: How deep a JSON request body may nest. A Postmark body needs five levels (a batch of
+#: messages with Headers); this leaves room for any TemplateModel and none for a body
+#: built to make every walk over it expensive.
+MAX_JSON_DEPTH = 64
 
 
 #: Everything Python's str.splitlines() breaks on, and NUL: none may be in a header value.
@@ -38,15 +61,70 @@ def too_long(**fields: str) -> str | None:
     return None
 
 
+#: The lists and objects of a message whose entries are counted, and their limits.
+MAX_COUNT = {"Headers": MAX_HEADERS, "Attachments": MAX_ATTACHMENTS,
+             "Metadata": METADATA_FIELDS}
+
+
+def too_many(**counts: int) -> str | None:
+    """Why the first over-full list is refused (keyword names as in MAX_COUNT), or None."""
+    for name, count in counts.items():
+        limit = MAX_COUNT[name]
+        if count > limit:
+            return f"{name} can have at most {limit} entries; {count} were given."
+    return None
+
+
+def too_large(**bodies: str | None) -> str | None:
+    """Why the first body over MAX_BODY_BYTES (UTF-8) is refused, or None."""
+    for name, body in bodies.items():
+        if body is not None and len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+            return f"{name} is larger than {MAX_BODY_BYTES // (1024 * 1024)} MB."
+    return None
+
+
+def metadata_problem(metadata: Mapping[str, str]) -> str | None:
+    """Why Metadata is refused, or None: too many fields, a name or value too long, or
+    two names that differ only in letter case (Postmark refuses those on its API)."""
+    problem = too_many(Metadata=len(metadata))
+    if problem:
+        return problem
+    seen: dict[str, str] = {}
+    for name, value in metadata.items():
+        if len(name) > METADATA_NAME_LENGTH:
+            return (f"Metadata field name '{name[:METADATA_NAME_LENGTH]}...' is longer than "
+                    f"{METADATA_NAME_LENGTH} characters.")
+        if len(value) > METADATA_VALUE_LENGTH:
+            return (f"Metadata value of '{name}' is longer than {METADATA_VALUE_LENGTH} "
+                    "characters.")
+        first = seen.setdefault(name.lower(), name)
+        if first != name:
+            return f"Metadata field names differ only in letter case: '{first}' and '{name}'."
+    return None
+
+
+def _nodes(value: object) -> Iterator[tuple[object, int]]:
+    """Every string, number and container of decoded JSON with its depth (the top is 1),
+    walked with a stack: a body nested a thousand deep is no RecursionError."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        yield node, depth
+        if isinstance(node, dict):
+            stack.extend((item, depth + 1) for pair in node.items() for item in pair)
+        elif isinstance(node, list):
+            stack.extend((item, depth + 1) for item in node)
+
+
 def holds_nul(value: object) -> bool:
     """Whether decoded JSON (a string, or one inside objects and arrays) holds NUL."""
-    if isinstance(value, str):
-        return "\0" in value
-    if isinstance(value, dict):
-        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(holds_nul(v) for v in value)
-    return False
+    return any(isinstance(node, str) and "\0" in node for node, _ in _nodes(value))
+
+
+def nesting_depth(value: object) -> int:
+    """How deep decoded JSON nests: 1 for a scalar or an empty container, one more for
+    each container around it (an object's keys count as its members)."""
+    return max(depth for _, depth in _nodes(value))
 
 
 def without_nul(text: str) -> str:

@@ -13,7 +13,12 @@ from postlane.domain import limits
 def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, subject: str,
             text_body: str | None, html_body: str | None, headers: list[dict[str, str]],
             attachments: list[dict[str, Any]], message_id: str, domain: str) -> bytes:
-    """``attachments`` carry decoded bytes under "Data"."""
+    """``attachments`` carry decoded bytes under "Data". At most limits.MAX_HEADERS
+    headers and MAX_ATTACHMENTS attachments (ValueError): the work of building the message
+    grows with each, and the front doors refuse more before they get here."""
+    problem = limits.too_many(Headers=len(headers), Attachments=len(attachments))
+    if problem:
+        raise ValueError(problem)
     msg = EmailMessage()
     addressed = {"From": from_field, "To": to_field, "Cc": cc_field, "Reply-To": reply_to}
     for name, value in addressed.items():

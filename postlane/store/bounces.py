@@ -54,7 +54,7 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
     if inactive is not None:
         where.append(bounces.c.inactive == inactive)
     if email_filter:
-        where.append(bounces.c.email.ilike(f"%{email_filter.lower()}%"))
+        where.append(bounces.c.email.icontains(email_filter, autoescape=True))
     if tag:
         where.append(bounces.c.tag == tag)
     if message_id:

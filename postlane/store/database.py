@@ -64,12 +64,25 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def create_private_file(path: Path) -> None:
+    """Create the SQLite database file (and its directory) before SQLite does: the
+    directory 0700 and the file 0600, as they hold every token and message. SQLite gives
+    the -wal and -shm files the database file's mode, so they are 0600 too. Existing
+    files and directories keep the mode their owner gave them. A path that cannot be
+    made is left to SQLite, whose error on connecting is an outage like any other."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        return
+
+
 def create_engine(url: str, pool_size: int = 10) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         path = sa.engine.make_url(url).database
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path and path != ":memory:" and not path.startswith("file:"):
+            create_private_file(Path(path))
         engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size,
                                   connect_args={"timeout": 15})
         _configure_sqlite(engine)

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
+from postlane.domain import addresses
 from postlane.domain.records import Message, MessageEvent, Page, Recipient
 from postlane.domain.types import EventType, RecipientStatus, Source
 from postlane.store.rows import record
@@ -111,13 +112,14 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
     where: list[Any] = [messages.c.server_id == server_id]
     if recipient:
         where.append(messages.c.id.in_(sa.select(recipients.c.message_id).where(
-            recipients.c.server_id == server_id, recipients.c.email == recipient.lower())))
+            recipients.c.server_id == server_id,
+            recipients.c.email == addresses.normalize(recipient))))
     if from_email:
-        where.append(messages.c.from_field.ilike(f"%{from_email}%"))
+        where.append(messages.c.from_field.icontains(from_email, autoescape=True))
     if tag:
         where.append(messages.c.tag == tag)
     if subject:
-        where.append(messages.c.subject.ilike(f"%{subject}%"))
+        where.append(messages.c.subject.icontains(subject, autoescape=True))
     if stream:
         where.append(messages.c.stream == stream)
     if from_date:

@@ -75,7 +75,7 @@ def by_name(conn: Connection, name: str) -> Server | None:
 
 
 def listing(conn: Connection, count: int, offset: int, name: str | None) -> Page[Server]:
-    where = [servers.c.name.ilike(f"%{name}%")] if name else []
+    where = [servers.c.name.icontains(name, autoescape=True)] if name else []
     total = conn.execute(sa.select(sa.func.count()).select_from(servers).where(*where)).scalar_one()
     rows = conn.execute(sa.select(servers).where(*where).order_by(servers.c.id)
                         .limit(count).offset(offset)).mappings().all()

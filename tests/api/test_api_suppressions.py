@@ -184,3 +184,74 @@ def test_streams_have_separate_lists(server: InProcessServer) -> None:
 
     delete(api, "shared@example.com", stream="broadcast")  # not there: outbound keeps it
     assert emails_of(dump(api, "outbound")) == ["shared@example.com"]
+
+
+#: Entries Postmark fails one by one: not an object, no string EmailAddress, NUL in it.
+BAD_ENTRIES: list[Any] = ["plain@example.com", None, 7, [], {"EmailAddress": 123},
+                          {"EmailAddress": None}, {"EmailAddress": ["x@example.com"]},
+                          {"EmailAddress": "nul\u0000@example.com"}, {"Other": "x"}]
+
+
+def test_one_bad_entry_fails_only_itself(server: InProcessServer) -> None:
+    """Issue 12: a bad entry used to refuse the whole request (403); it is its own
+    Failed result, and the good entries around it are suppressed, then deleted."""
+    api = server.api()
+    for bad in BAD_ENTRIES:
+        entries = [{"EmailAddress": "first@example.com"}, bad,
+                   {"emailaddress": "Last@Example.com"}]
+        for path, done in ((BASE.format("outbound"), "Suppressed"),
+                           (BASE.format("outbound") + "/delete", "Deleted")):
+            r = api.post(path, json={"Suppressions": entries})
+            assert r.status_code == 200, (bad, r.text)
+            results = r.json()["Suppressions"]
+            assert [s["Status"] for s in results] == [done, "Failed", done], (bad, results)
+            assert results[1]["Message"] == "An invalid email address was provided."
+            assert all(isinstance(s["EmailAddress"], str) for s in results)
+            assert results[2]["EmailAddress"] == "Last@Example.com"
+            if done == "Suppressed":
+                assert emails_of(dump(api)) == ["first@example.com", "last@example.com"]
+        assert dump(api) == []
+
+
+def test_a_body_that_is_not_a_suppressions_request_is_refused_whole(
+        server: InProcessServer) -> None:
+    api = server.api()
+    for body in ([], "text", {"Suppressions": {"EmailAddress": "a@example.com"}},
+                 {"Suppressions": "a@example.com"}):
+        r = api.post(BASE.format("outbound"), json=body)
+        assert r.status_code == 422 and r.json()["ErrorCode"] == 403, (body, r.text)
+    assert api.post(BASE.format("outbound"), json={}).json() == {"Suppressions": []}
+    assert api.post(BASE.format("outbound")).json() == {"Suppressions": []}
+    assert dump(api) == []
+
+
+COMPOSED = "Jos\u00e9@example.com"      # é as one code point (NFC)
+DECOMPOSED = "Jose\u0301@example.com"  # e + combining acute (NFD): the same address
+
+
+def test_composed_and_decomposed_spellings_are_one_suppression(
+        server: InProcessServer) -> None:
+    """Issue 12: keys are NFC as well as lower-cased, so both spellings of é name one
+    suppression: created, found, screened and deleted by either."""
+    api = server.api()
+    assert [s["Status"] for s in create(api, COMPOSED, DECOMPOSED.upper()).json()[
+        "Suppressions"]] == ["Suppressed", "Suppressed"]
+    assert emails_of(dump(api)) == ["jos\u00e9@example.com"]
+    assert emails_of(dump(api, EmailAddress=DECOMPOSED)) == ["jos\u00e9@example.com"]
+    r = api.post("/email", json={"From": "s@example.com", "To": DECOMPOSED, "TextBody": "x"})
+    assert r.status_code == 422 and r.json()["ErrorCode"] == 406, r.text
+    r = api.post("/email", json={"From": "s@example.com", "To": f"{DECOMPOSED}, ok@example.com",
+                                 "TextBody": "x"})
+    assert r.status_code == 200 and "jos\u00e9@example.com" in r.json()["Message"], r.text
+    assert delete(api, DECOMPOSED).json()["Suppressions"][0]["Status"] == "Deleted"
+    assert dump(api) == []
+
+
+def test_a_recipient_filter_finds_either_spelling(server: InProcessServer) -> None:
+    api = server.api()
+    r = api.post("/email", json={"From": "s@example.com", "To": COMPOSED, "TextBody": "x"})
+    assert r.status_code == 200, r.text
+    for spelling in (COMPOSED, DECOMPOSED, DECOMPOSED.upper()):
+        found = api.get("/messages/outbound", params={"count": 10, "offset": 0,
+                                                      "recipient": spelling}).json()
+        assert found["TotalCount"] == 1, spelling

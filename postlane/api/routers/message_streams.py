@@ -11,8 +11,8 @@ from pydantic import Field, field_validator
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.errors import ApiError, ErrorCode
-from postlane.api.models import PostmarkModel, parse
-from postlane.api.request import read_json
+from postlane.api.models import PostmarkModel
+from postlane.api.request import read_model
 from postlane.domain import payloads
 from postlane.domain.errors import Entity, NameTaken
 from postlane.domain.types import StreamType
@@ -132,7 +132,7 @@ async def list_streams(request: Request,
 @router.post("/message-streams", openapi_extra=openapi.extra(StreamRequest))
 async def create_stream(request: Request,
                         ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = parse(StreamRequest, await read_json(request), ErrorCode.STREAM_INVALID)
+    req = await read_model(request, StreamRequest, ErrorCode.STREAM_INVALID)
     db = deps.db(request)
     return await db.run(_create, db, ctx.server_id, req)
 
@@ -147,7 +147,7 @@ async def get_stream(stream_id: deps.StreamId, request: Request,
 @router.patch("/message-streams/{stream_id}", openapi_extra=openapi.extra(StreamRequest))
 async def edit_stream(stream_id: deps.StreamId, request: Request,
                       ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = parse(StreamRequest, await read_json(request), ErrorCode.STREAM_INVALID)
+    req = await read_model(request, StreamRequest, ErrorCode.STREAM_INVALID)
     db = deps.db(request)
     return await db.run(_edit, db, ctx.server_id, stream_id, req)
 

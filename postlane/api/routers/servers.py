@@ -12,8 +12,8 @@ from pydantic import Field, field_validator
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, account_token, server_token
-from postlane.api.models import PostmarkModel, parse
-from postlane.api.request import read_json
+from postlane.api.models import PostmarkModel
+from postlane.api.request import read_model
 from postlane.domain import limits, payloads
 from postlane.domain.records import Server
 from postlane.services import servers as server_service
@@ -75,9 +75,9 @@ class ServerFields(PostmarkModel):
                                               for name in self.model_fields_set})
 
 
-def _fields(request: Request, body: Any) -> server_service.ServerFields:
+def _fields(request: Request, body: ServerFields) -> server_service.ServerFields:
     """The request's fields, its hook URLs refused when they reach private addresses."""
-    fields = parse(ServerFields, body).value()
+    fields = body.value()
     webhook_service.check_hook_urls(fields,
                                     deps.settings(request).webhook_private_targets_allowed)
     return fields
@@ -131,7 +131,7 @@ async def list_servers(request: Request, _: str = Depends(account_token)) -> dic
 
 @router.post("/servers", openapi_extra=openapi.extra(ServerFields))
 async def create_server(request: Request, _: str = Depends(account_token)) -> dict[str, Any]:
-    fields = _fields(request, await read_json(request))
+    fields = _fields(request, await read_model(request, ServerFields))
     db = deps.db(request)
     return await db.run(_create, db, fields, deps.settings(request).api_url)
 
@@ -146,7 +146,7 @@ async def get_server(server_id: deps.ResourceId, request: Request,
 @router.put("/servers/{server_id}", openapi_extra=openapi.extra(ServerFields))
 async def edit_server(server_id: deps.ResourceId, request: Request,
                       _: str = Depends(account_token)) -> dict[str, Any]:
-    fields = _fields(request, await read_json(request))
+    fields = _fields(request, await read_model(request, ServerFields))
     db = deps.db(request)
     return await db.run(_update, db, server_id, fields, deps.settings(request).api_url)
 
@@ -168,6 +168,6 @@ async def get_own_server(request: Request,
 @router.put("/server", openapi_extra=openapi.extra(ServerFields))
 async def edit_own_server(request: Request,
                           ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    fields = _fields(request, await read_json(request))
+    fields = _fields(request, await read_model(request, ServerFields))
     db = deps.db(request)
     return await db.run(_update, db, ctx.server_id, fields, deps.settings(request).api_url)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.errors import ApiError, ErrorCode
-from postlane.api.models import PostmarkModel, parse
+from postlane.api.models import PostmarkModel, member
 from postlane.api.request import read_json
 from postlane.domain import addresses, payloads
 from postlane.services import streams as stream_service
@@ -32,15 +32,31 @@ class SuppressionItem(PostmarkModel):
 
 
 class SuppressionsRequest(PostmarkModel):
+    """The documented shape; requests are read entry by entry (_addresses)."""
+
     suppressions: list[SuppressionItem] = []
 
 
-async def _items(request: Request) -> list[str]:
-    body = parse(SuppressionsRequest, await read_json(request))
-    if len(body.suppressions) > MAX_PER_REQUEST:
+def _addresses(data: Any) -> list[str]:
+    """Each entry's EmailAddress. An entry that is not an object with a string
+    EmailAddress (a number, null, a list, NUL in it) is its own Failed result, as Postmark
+    answers per entry: it becomes "", which no rule accepts, and the others go ahead."""
+    if data is not None and not isinstance(data, dict):
+        raise ApiError(ErrorCode.INCOMPATIBLE_JSON, "The request body must be a JSON object.")
+    entries = member(data, "suppressions")
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise ApiError(ErrorCode.INCOMPATIBLE_JSON, "Suppressions must be a JSON array.")
+    if len(entries) > MAX_PER_REQUEST:
         raise ApiError(ErrorCode.SUPPRESSION_LIMIT,
                        f"At most {MAX_PER_REQUEST} suppressions can be changed per request.")
-    return [item.email_address.strip() for item in body.suppressions]
+    found = [member(entry, "emailaddress") for entry in entries]
+    return [value.strip() if isinstance(value, str) else "" for value in found]
+
+
+async def _items(request: Request) -> list[str]:
+    return _addresses(await read_json(request))
 
 
 def _change(db: Database, server_id: int, stream_id: str, emails: list[str],

@@ -10,8 +10,8 @@ from pydantic import Field, field_validator, model_validator
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.errors import ApiError, ErrorCode
-from postlane.api.models import PostmarkModel, parse
-from postlane.api.request import read_json
+from postlane.api.models import PostmarkModel
+from postlane.api.request import read_model
 from postlane.domain import network, payloads
 from postlane.domain.errors import Entity, NotFound
 from postlane.domain.records import Webhook
@@ -182,7 +182,7 @@ async def list_webhooks(request: Request,
 @router.post("/webhooks", openapi_extra=openapi.extra(WebhookRequest))
 async def create_webhook(request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = parse(WebhookRequest, await read_json(request), ErrorCode.WEBHOOK_INVALID)
+    req = await read_model(request, WebhookRequest, ErrorCode.WEBHOOK_INVALID)
     db = deps.db(request)
     return await db.run(_create, db, ctx.server_id, req,
                         deps.settings(request).webhook_private_targets_allowed)
@@ -198,7 +198,7 @@ async def get_webhook(webhook_id: deps.ResourceId, request: Request,
 @router.put("/webhooks/{webhook_id}", openapi_extra=openapi.extra(WebhookRequest))
 async def edit_webhook(webhook_id: deps.ResourceId, request: Request,
                        ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = parse(WebhookRequest, await read_json(request), ErrorCode.WEBHOOK_INVALID)
+    req = await read_model(request, WebhookRequest, ErrorCode.WEBHOOK_INVALID)
     db = deps.db(request)
     return await db.run(_update, db, ctx.server_id, webhook_id, req,
                         deps.settings(request).webhook_private_targets_allowed)
