@@ -12,6 +12,7 @@ loopback (direct MX via a real DNS server, and a smarthost relay):
 from __future__ import annotations
 
 import asyncio
+import smtplib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,13 +65,13 @@ def started(database_url: str, tmp_path: Path,
     """Start a peer and a Live server in front of it; both stopped at the end."""
     stops: list[Any] = []
 
-    def start(mode: str, **peer_options: Any) -> tuple[RulePeer, httpx.Client]:
+    def start(mode: str, **peer_options: Any) -> tuple[RulePeer, httpx.Client, RunningServer]:
         overrides = peer_options.pop("server", {})
         peer = RulePeer(**peer_options).start()
         stops.append(peer.stop)
         running, api = live_server(database_url, tmp_path, peer, mode, dns_zone, **overrides)
         stops.append(running.stop)
-        return peer, api
+        return peer, api, running
 
     yield start
     for stop in reversed(stops):
@@ -114,7 +115,7 @@ MODES = ["mx", "relay"]
 @pytest.mark.parametrize("mode", MODES)
 def test_utf8_address_bounces_where_the_next_hop_lacks_smtputf8(started: Any,
                                                                  mode: str) -> None:
-    peer, api = started(mode)
+    peer, api, _ = started(mode)
     message_id = send(api, f"ok@example.test, {UTF8_LOCAL}")
     shown = settled(api, message_id)
     assert last_event(shown, "ok@example.test")["Type"] == "Delivered"
@@ -136,7 +137,7 @@ def test_utf8_address_bounces_where_the_next_hop_lacks_smtputf8(started: Any,
 @pytest.mark.parametrize("mode", MODES)
 def test_utf8_address_is_delivered_where_the_next_hop_offers_smtputf8(started: Any,
                                                                       mode: str) -> None:
-    peer, api = started(mode, smtputf8=True)
+    peer, api, _ = started(mode, smtputf8=True)
     message_id = send(api, f"ok@example.test, {UTF8_LOCAL}")
     shown = settled(api, message_id)
     assert shown["Status"] == "Sent"
@@ -147,8 +148,24 @@ def test_utf8_address_is_delivered_where_the_next_hop_offers_smtputf8(started: A
     assert "SMTPUTF8" in got.mail_options
 
 
+def test_utf8_address_submitted_over_smtp_goes_out_as_submitted(started: Any) -> None:
+    """The other front door: an SMTPUTF8 submission (RFC 6531 headers and envelope)."""
+    peer, api, running = started("mx", smtputf8=True)
+    token = api.headers["X-Postmark-Server-Token"]
+    raw = (f"From: app@sender.test\r\nTo: {UTF8_LOCAL}, ok@example.test\r\n"
+           "Subject: Grüße\r\n\r\nCafé\r\n").encode()
+    with smtplib.SMTP("127.0.0.1", running.smtp_port, timeout=30) as smtp:
+        smtp.login(token, token)
+        smtp.sendmail("app@sender.test", [UTF8_LOCAL, "ok@example.test"], raw,
+                      mail_options=["SMTPUTF8"])
+    got = wait_until(lambda: peer.received, message="delivery")[0]
+    assert sorted(got.rcpts) == sorted([UTF8_LOCAL, "ok@example.test"])
+    assert "SMTPUTF8" in got.mail_options and "BODY=8BITMIME" in got.mail_options
+    assert f"To: {UTF8_LOCAL}".encode() in got.content
+
+
 def test_ascii_mail_does_not_ask_for_smtputf8(started: Any) -> None:
-    peer, api = started("relay", smtputf8=True)
+    peer, api, _ = started("relay", smtputf8=True)
     message_id = send(api, "ok@example.test")
     assert settled(api, message_id)["Status"] == "Sent"
     assert peer.received[0].mail_options == []
@@ -183,7 +200,7 @@ def test_each_recipient_gets_its_own_result_from_one_transaction() -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_one_refused_and_a_session_cut_short_leave_nobody_queued(started: Any,
                                                                    mode: str) -> None:
-    peer, api = started(mode, server={"retry_scale": TINY_SCALE})
+    peer, api, _ = started(mode, server={"retry_scale": TINY_SCALE})
     message_id = send(api, "ok@example.test, hard@example.test, drop@example.test")
     # The refusal settles at once; the session cut at drop@ is retried, within bounds.
     wait_until(lambda: latest_types(details(api, message_id)).get("hard@example.test")
@@ -201,7 +218,7 @@ def test_one_refused_and_a_session_cut_short_leave_nobody_queued(started: Any,
 @pytest.mark.parametrize("mode", MODES)
 def test_a_next_hop_that_always_defers_ends_in_a_visible_soft_bounce(started: Any,
                                                                       mode: str) -> None:
-    peer, api = started(mode, mail_reply="451 4.3.2 Try again later",
+    peer, api, _ = started(mode, mail_reply="451 4.3.2 Try again later",
                         server={"retry_scale": TINY_SCALE})
     message_id = send(api, "ok@example.test, other@other.test")
     shown = settled(api, message_id, timeout=60)

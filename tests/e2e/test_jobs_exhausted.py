@@ -9,16 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
+from playwright.sync_api import Browser
 
 from postlane.domain.types import SuppressionOrigin, SuppressionReason
 from postlane.store import suppressions
 from postlane.store.database import Database
 from postlane.store.schema import suppressions as suppressions_table
+from tests.support.browser import login, open_page
 from tests.support.harness import make_message, smtp_send, start_server, test_settings, wait_until
 
 
 def test_a_step_that_always_fails_leaves_failed_recipients_and_an_event(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, tmp_path: Path, browser: Browser) -> None:
     # The internal schedule (about 6 minutes) shrunk to a fraction of a second.
     running = start_server(test_settings(database_url, tmp_path / "data", retry_scale=0.001))
     db = Database(database_url, pool_size=2)
@@ -47,6 +49,13 @@ def test_a_step_that_always_fails_leaves_failed_recipients_and_an_event(
             assert event["Details"]["Attempts"] == 6
             assert "FromANewerVersion" in event["Details"]["Summary"]
             assert "gave up" in event["Details"]["Summary"]
+        # The dashboard's timeline of the message shows the same.
+        with open_page(browser, running) as page:
+            login(page, running.account_token)
+            page.goto(f"/dashboard/servers/{running.server_id}/messages/{message_id}")
+            rows = page.locator("tbody tr").all_inner_texts()
+        failed = [row for row in rows if "Failed" in row and "gave up" in row]
+        assert len(failed) == 2, rows
     finally:
         db.close()
         running.stop()
