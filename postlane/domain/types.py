@@ -51,6 +51,10 @@ class EventType(StrEnum):
     BOUNCED = "Bounced"
     TRANSIENT = "Transient"
     SUPPRESSED = "Suppressed"
+    #: Postlane's own: a step ran out of attempts and left the recipient Failed.
+    FAILED = "Failed"
+    #: Postlane's own: a webhook POST about this message ran out of attempts.
+    WEBHOOK_FAILED = "WebhookFailed"
 
 
 class JobKind(StrEnum):

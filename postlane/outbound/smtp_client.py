@@ -3,22 +3,36 @@
 Only what the receiving server says about a recipient (RCPT or DATA) can make a
 permanent failure; connection, TLS, AUTH and MAIL FROM trouble is ours or the network's,
 so it is always temporary: a relay misconfiguration must never suppress recipients.
+
+Internationalised addresses (RFC 6531): a non-ASCII domain goes out in its ASCII form
+(IDNA A-labels, as the MX lookup spells it); a non-ASCII local part needs a next hop that
+offers SMTPUTF8, and without one that recipient alone fails for good (``UNSUPPORTED``:
+the path's fault, not the address's). Whatever goes wrong, every recipient gets a result:
+an unexpected error is a temporary failure of the recipients it left unsettled.
 """
 
 from __future__ import annotations
 
+import logging
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import aiosmtplib
+import dns.exception
+import dns.name
+
+log = logging.getLogger(__name__)
 
 
 class Verdict(StrEnum):
     DELIVERED = "delivered"
     TRANSIENT = "transient"
     PERMANENT = "permanent"
+    #: Permanent for this recipient on this path (the next hop lacks SMTPUTF8): a bounce,
+    #: never held against the address (no suppression).
+    UNSUPPORTED = "unsupported"
 
 
 @dataclass(frozen=True)
@@ -62,41 +76,139 @@ async def transact(peer: Peer, helo: str, mail_from: str, rcpts: Sequence[str], 
                    timeout: float) -> dict[str, RcptResult]:
     """Deliver ``raw`` to ``rcpts`` through ``peer``; every recipient gets a result."""
     results: dict[str, RcptResult] = {}
-    client = aiosmtplib.SMTP(
-        hostname=peer.host, port=peer.port, local_hostname=helo, timeout=timeout,
-        use_tls=peer.use_tls, start_tls=peer.start_tls, validate_certs=peer.validate_certs,
-        username=peer.username, password=peer.password, tls_context=peer.tls_context)
+    client: aiosmtplib.SMTP | None = None
     try:
+        client = aiosmtplib.SMTP(
+            hostname=peer.host, port=peer.port, local_hostname=helo, timeout=timeout,
+            use_tls=peer.use_tls, start_tls=peer.start_tls, validate_certs=peer.validate_certs,
+            username=peer.username, password=peer.password, tls_context=peer.tls_context)
         await client.connect()
-        ip = _peer_ip(client)
-        await client.mail(mail_from)
-        accepted = []
-        for rcpt in rcpts:
-            try:
-                await client.rcpt(rcpt)
-                accepted.append(rcpt)
-            except aiosmtplib.SMTPRecipientRefused as exc:
-                results[rcpt] = _by_code(exc.code, exc.message, peer)
-        if accepted:
-            try:
-                reply = await client.data(raw)
-                for rcpt in accepted:
-                    results[rcpt] = RcptResult(Verdict.DELIVERED, reply.code, reply.message,
-                                               peer.label, ip)
-            except aiosmtplib.SMTPDataError as exc:
-                for rcpt in accepted:
-                    results[rcpt] = _by_code(exc.code, exc.message, peer)
+        await _envelope_and_data(client, peer, mail_from, rcpts, raw, results)
         await client.quit()
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        code = getattr(exc, "code", 0) or 0
-        text = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
-        for rcpt in rcpts:
-            results.setdefault(rcpt, RcptResult(Verdict.TRANSIENT, int(code), text,
-                                                peer.label))
+        _unsettled(results, rcpts, peer, int(getattr(exc, "code", 0) or 0),
+                   f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
+    except Exception as exc:  # a bug or a library surprise: ours, so temporary, never lost
+        log.exception("SMTP transaction with %s failed unexpectedly", peer.label)
+        _unsettled(results, rcpts, peer, 0, f"Unexpected error: {type(exc).__name__}: {exc}")
     finally:
-        if client.is_connected:
+        if client is not None and client.is_connected:
             client.close()
     return results
+
+
+def _unsettled(results: dict[str, RcptResult], rcpts: Sequence[str], peer: Peer, code: int,
+               text: str) -> None:
+    """A temporary failure for each recipient that has no result yet."""
+    for rcpt in rcpts:
+        results.setdefault(rcpt, RcptResult(Verdict.TRANSIENT, code, text, peer.label))
+
+
+async def _envelope_and_data(client: aiosmtplib.SMTP, peer: Peer, mail_from: str,
+                             rcpts: Sequence[str], raw: bytes,
+                             results: dict[str, RcptResult]) -> None:
+    """MAIL, RCPT for each recipient the peer can take, then DATA if any was accepted."""
+    ip = _peer_ip(client)
+    await _greet(client)
+    utf8 = client.supports_extension("smtputf8")
+    sender = envelope_form(mail_from, utf8)
+    if isinstance(sender, RcptResult):  # our envelope sender: our problem, so temporary
+        _unsettled(results, rcpts, peer, 0, f"envelope sender {mail_from!r}: {sender.text}")
+        return
+    wire = _spell(rcpts, utf8, peer, results)
+    if not wire:
+        return
+    options = _mail_options(client, [sender, *wire.values()], raw)
+    encoding = "utf-8" if "SMTPUTF8" in options else "ascii"
+    await client.mail(sender, options=options, encoding=encoding)
+    accepted = [rcpt for rcpt, spelled in wire.items()
+                if await _rcpt(client, rcpt, spelled, encoding, peer, results)]
+    if not accepted:
+        return
+    try:
+        reply = await client.data(raw)
+    except aiosmtplib.SMTPDataError as exc:
+        results.update(dict.fromkeys(accepted, _by_code(exc.code, exc.message, peer)))
+        return
+    results.update(dict.fromkeys(accepted, RcptResult(Verdict.DELIVERED, reply.code,
+                                                      reply.message, peer.label, ip)))
+
+
+def _spell(rcpts: Sequence[str], utf8: bool, peer: Peer,
+           results: dict[str, RcptResult]) -> dict[str, str]:
+    """Each recipient as it goes in RCPT; those this peer cannot take get their result."""
+    wire: dict[str, str] = {}
+    for rcpt in rcpts:
+        spelled = envelope_form(rcpt, utf8)
+        if isinstance(spelled, RcptResult):
+            results[rcpt] = RcptResult(spelled.verdict, spelled.code, spelled.text, peer.label)
+        else:
+            wire[rcpt] = spelled
+    return wire
+
+
+async def _rcpt(client: aiosmtplib.SMTP, rcpt: str, spelled: str, encoding: str, peer: Peer,
+                results: dict[str, RcptResult]) -> bool:
+    """One RCPT: True when accepted, else the recipient's result is recorded."""
+    try:
+        await client.rcpt(spelled, encoding=encoding)
+        return True
+    except aiosmtplib.SMTPRecipientRefused as exc:
+        results[rcpt] = _by_code(exc.code, exc.message, peer)
+    except ValueError as exc:  # refused before it was written: the session goes on
+        results[rcpt] = RcptResult(Verdict.PERMANENT, 553,
+                                   f"5.1.3 Not sent: the address cannot be written in an "
+                                   f"SMTP command ({exc})", peer.label)
+    return False
+
+
+async def _greet(client: aiosmtplib.SMTP) -> None:
+    """EHLO (HELO for a server without ESMTP) unless connecting did it already (it does
+    for STARTTLS and AUTH): the extensions offered decide how addresses are spelled."""
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not client.is_connected:
+                raise
+            await client.helo()
+
+
+def _mail_options(client: aiosmtplib.SMTP, addresses: Sequence[str], raw: bytes) -> list[str]:
+    """SMTPUTF8 when an address or the header needs it and the peer offers it (RFC 6531);
+    BODY=8BITMIME for 8-bit content where offered (RFC 6152)."""
+    options: list[str] = []
+    head = raw.partition(b"\r\n\r\n")[0] if b"\r\n\r\n" in raw else raw.partition(b"\n\n")[0]
+    if client.supports_extension("smtputf8") and not (
+            all(a.isascii() for a in addresses) and head.isascii()):
+        options.append("SMTPUTF8")
+    if client.supports_extension("8bitmime") and not raw.isascii():
+        options.append("BODY=8BITMIME")
+    return options
+
+
+#: What a recipient with a non-ASCII local part gets from a next hop without SMTPUTF8.
+NEEDS_SMTPUTF8 = RcptResult(
+    Verdict.UNSUPPORTED, 553,
+    "5.6.7 Not sent: the receiving server does not offer SMTPUTF8 (RFC 6531), which this "
+    "internationalised address needs")
+
+
+def envelope_form(address: str, smtputf8: bool) -> str | RcptResult:
+    """How ``address`` is spelled in MAIL or RCPT: as given when ASCII or when the peer
+    offers SMTPUTF8; else with its domain in IDNA A-labels, or a permanent result when
+    its local part is not ASCII (it has no ASCII form) or its domain has none either."""
+    if address.isascii() or smtputf8:
+        return address
+    local, at, domain = address.rpartition("@")
+    if not at or not local.isascii():
+        return NEEDS_SMTPUTF8
+    try:
+        ascii_domain = dns.name.from_unicode(domain).to_text(omit_final_dot=True)
+    except dns.exception.DNSException as exc:
+        return RcptResult(Verdict.PERMANENT, 553,
+                          f"5.1.3 The domain {domain!r} has no ASCII (IDNA) form: {exc}")
+    return f"{local}@{ascii_domain}"
 
 
 def _peer_ip(client: aiosmtplib.SMTP) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
@@ -17,6 +18,8 @@ import dns.resolver
 from postlane.config import Settings
 from postlane.domain import network
 from postlane.outbound.smtp_client import Peer, RcptResult, Verdict, transact
+
+log = logging.getLogger(__name__)
 
 
 class Transport(Protocol):
@@ -86,9 +89,17 @@ class MxTransport:
         for rcpt in rcpts:
             by_domain[rcpt.rpartition("@")[2].lower()].append(rcpt)
         results: dict[str, RcptResult] = {}
+        groups = list(by_domain.items())
+        # One domain's surprise must not lose the others' results (they were sent).
         parts = await asyncio.gather(*(self._domain(d, mail_from, group, raw)
-                                       for d, group in by_domain.items()))
-        for part in parts:
+                                       for d, group in groups), return_exceptions=True)
+        for (domain, group), part in zip(groups, parts, strict=True):
+            if isinstance(part, BaseException):
+                if not isinstance(part, Exception):
+                    raise part
+                log.error("delivery to %s failed unexpectedly", domain, exc_info=part)
+                text = f"Unexpected error delivering to {domain}: {type(part).__name__}: {part}"
+                part = dict.fromkeys(group, RcptResult(Verdict.TRANSIENT, 0, text))
             results.update(part)
         return results
 

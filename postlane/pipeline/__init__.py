@@ -10,7 +10,8 @@ pixel, links, unsubscribe) and sign (DKIM) between screen and deliver; inbound (
 inbound webhook) beside dsn.
 
 For each kind: its step, the batch form of the step where there is one, its retry
-schedule and the kinds it may queue next. Enqueueing takes a job's max attempts from
+schedule, the kinds it may queue next, and what a job of the kind leaves on its message
+when it runs out of attempts (:func:`fail`). Enqueueing takes a job's max attempts from
 here and the runner dispatches from here, so a new kind is one entry in ``STAGES``.
 
 The step modules do not import this module at import time (it imports them): the two
@@ -20,6 +21,7 @@ that queue follow-up jobs look up :func:`enqueue_many` when they run.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,10 +32,12 @@ from postlane.domain.jobs import Job
 from postlane.domain.types import JobKind
 from postlane.outbound.transports import Transport
 from postlane.outbound.webhooks import ClientPool
-from postlane.pipeline import deliver, dsn, notify, screen
+from postlane.pipeline import deliver, dsn, exhausted, notify, screen
 from postlane.store import Transaction, jobs, signing_keys
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class Stage:
     schedule: tuple[float, ...]
     #: The kinds this step may queue: after it, the worker looks for work at once.
     feeds: tuple[JobKind, ...] = ()
+    #: What a job of this kind leaves behind when it runs out of attempts (events on its
+    #: message, its recipients settled; pipeline.exhausted), given the last error.
+    exhausted: Callable[[Transaction, Job, str], None] | None = None
 
     @property
     def max_attempts(self) -> int:
@@ -113,10 +120,12 @@ def _dsn(conn: Transaction, job: Job, settings: Settings) -> None:
 #: Every job kind, in flow order.
 STAGES: tuple[Stage, ...] = (
     Stage(JobKind.SCREEN, DatabaseStep(_screen, _screen_many), retry.INTERNAL_SCHEDULE,
-          feeds=(JobKind.DELIVER, JobKind.NOTIFY)),
-    Stage(JobKind.DELIVER, _deliver, retry.DELIVERY_SCHEDULE, feeds=(JobKind.NOTIFY,)),
-    Stage(JobKind.NOTIFY, _notify, retry.WEBHOOK_SCHEDULE),
-    Stage(JobKind.DSN, DatabaseStep(_dsn), retry.INTERNAL_SCHEDULE, feeds=(JobKind.NOTIFY,)),
+          feeds=(JobKind.DELIVER, JobKind.NOTIFY), exhausted=exhausted.message_step),
+    Stage(JobKind.DELIVER, _deliver, retry.DELIVERY_SCHEDULE, feeds=(JobKind.NOTIFY,),
+          exhausted=exhausted.message_step),
+    Stage(JobKind.NOTIFY, _notify, retry.WEBHOOK_SCHEDULE, exhausted=exhausted.notify),
+    Stage(JobKind.DSN, DatabaseStep(_dsn), retry.INTERNAL_SCHEDULE, feeds=(JobKind.NOTIFY,),
+          exhausted=exhausted.dsn),
 )
 
 BY_KIND: Mapping[JobKind, Stage] = {stage.kind: stage for stage in STAGES}
@@ -130,3 +139,21 @@ def enqueue(conn: Transaction, kind: JobKind, ref: str, run_at: datetime | None 
 def enqueue_many(conn: Transaction, kind: JobKind, refs: Sequence[str],
                  run_at: datetime | None = None) -> None:
     jobs.enqueue_many(conn, kind, refs, BY_KIND[kind].max_attempts, run_at)
+
+
+def fail(conn: Transaction, job: Job, error: str, retry_in: float | None) -> None:
+    """Record a failed attempt (``jobs.fail``). When it was the job's last, its kind's
+    ``exhausted`` hook runs in the same transaction, in a savepoint of its own: what made
+    the step fail may trouble the hook too, and that must never keep the job from being
+    given up (it would run again at every lease expiry)."""
+    if not jobs.fail(conn, job, error, retry_in):
+        return
+    hook = BY_KIND[job.kind].exhausted
+    if hook is None:
+        return
+    try:
+        with conn.begin_nested():
+            hook(conn, job, error)
+    except Exception:
+        log.exception("job %s (%s %s) ran out of attempts; recording that failed too",
+                      job.id, job.kind.value, job.ref)

@@ -4,7 +4,10 @@ Sandbox servers keep the message for viewing and deliver nothing. Live servers s
 through a transport (smarthost relay or direct MX): a 250 is Delivered (with Delivery
 webhooks), a 5xx from the receiving server is a HardBounce that suppresses the address on
 the stream, and a 4xx or an unreachable server is Transient and retried on the delivery
-schedule; when that runs out the recipient gets a SoftBounce (not suppressed).
+schedule; when that runs out the recipient gets a SoftBounce (not suppressed). An
+internationalised address the next hop cannot take (no SMTPUTF8) is a HardBounce that
+suppresses nothing: the path is at fault, not the address. A recipient the transport
+gave no result for is retried like a 4xx, so none is ever left Queued by a delivery.
 """
 
 from __future__ import annotations
@@ -97,6 +100,10 @@ async def _send_each(transport: Transport, signer: verp.Signer, message: Message
     return {address: result for part in parts for address, result in part.items()}
 
 
+#: For a recipient the transport returned nothing about (it should not happen): retried.
+_NO_RESULT = RcptResult(Verdict.TRANSIENT, 0, "no result from the transport for this recipient")
+
+
 def _record(conn: Transaction, *, job: jobs.Job, results: Mapping[str, RcptResult],
             retry_in: RetryIn) -> None:
     loaded = _load(conn, job)
@@ -108,13 +115,13 @@ def _record(conn: Transaction, *, job: jobs.Job, results: Mapping[str, RcptResul
     final = delay is None or job.attempts >= job.max_attempts
     waiting = []
     for recipient in loaded.pending:
-        result = results.get(recipient.address)
-        if result is None:
-            continue
+        result = results.get(recipient.address) or _NO_RESULT
         if result.verdict is Verdict.DELIVERED:
             _delivered(conn, server, message, recipient, result)
         elif result.verdict is Verdict.PERMANENT:
             _hard_bounce(conn, server, message, recipient, result)
+        elif result.verdict is Verdict.UNSUPPORTED:
+            _unsupported(conn, server, message, recipient, result)
         elif final:
             _gave_up(conn, server, message, recipient, result)
         else:
@@ -146,6 +153,15 @@ def _hard_bounce(conn: Transaction, server: Server, message: Message, recipient:
         details=f"{result.server}: {result.summary}", inactive=True, can_activate=True,
         suppress=SuppressionReason.HARD_BOUNCE, recipient_id=recipient.id,
         content=result.summary, address=recipient.address))
+
+
+def _unsupported(conn: Transaction, server: Server, message: Message, recipient: Recipient,
+                 result: RcptResult) -> None:
+    """A permanent failure of the path, not of the address: bounced, never suppressed."""
+    bounce.record(conn, server, message, bounce.BounceFacts(
+        kind=bounce_types.BY_TYPE["HardBounce"], email=recipient.email,
+        details=f"{result.server}: {result.summary}", inactive=False, can_activate=False,
+        recipient_id=recipient.id, content=result.summary, address=recipient.address))
 
 
 def _gave_up(conn: Transaction, server: Server, message: Message, recipient: Recipient,

@@ -158,4 +158,6 @@ def _record_failed(conn: Transaction, *, job: jobs.Job, final: bool, status: int
                    error: str | None, delay: float | None) -> None:
     webhooks.record_attempt(conn, int(job.ref), delivered=False, final=final,
                             status=status, error=error)
-    jobs.fail(conn, job, error or "failed", None if final else delay)
+    from postlane import pipeline  # the registry imports this module: looked up when run
+
+    pipeline.fail(conn, job, error or "failed", None if final else delay)

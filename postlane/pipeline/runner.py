@@ -173,7 +173,8 @@ class Worker:
         again on its retry schedule instead of waiting for the lease to run out (as
         after a crash)."""
         delay = pipeline.BY_KIND[job.kind].retry_in(self.settings.retry_scale)(job.attempts)
-        record = functools.partial(jobs.fail, job=job, error=f"{type(exc).__name__}: {exc}",
+        # pipeline.fail: when this was the last attempt, the kind's exhausted hook runs too.
+        record = functools.partial(pipeline.fail, job=job, error=f"{type(exc).__name__}: {exc}",
                                    retry_in=delay)
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self.settings.worker_lease_seconds

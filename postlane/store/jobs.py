@@ -90,15 +90,19 @@ def complete_many(conn: Connection, done: Sequence[Job]) -> None:
             raise LeaseLost(f"job(s) {', '.join(map(str, ids))} no longer all ours")
 
 
-def fail(conn: Connection, job: Job, error: str, retry_in: float | None) -> None:
-    """Schedule the next attempt, or keep the job as failed when retries ran out."""
+def fail(conn: Connection, job: Job, error: str, retry_in: float | None) -> bool:
+    """Schedule the next attempt, or keep the job as failed when retries ran out. True
+    when this call was the one that gave the job up (its kind's hook then runs)."""
     values: dict[str, object] = {"last_error": error[:4000], "leased_until": None}
-    if retry_in is None or job.attempts >= job.max_attempts:
+    final = retry_in is None or job.attempts >= job.max_attempts
+    if retry_in is None or final:
         values.update(state=JobState.FAILED.value, finished_at=utcnow())
     else:
         values["run_at"] = utcnow() + timedelta(seconds=retry_in)
-    conn.execute(jobs.update().where(jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner,
-                                     jobs.c.state == JobState.QUEUED.value).values(**values))
+    result = conn.execute(jobs.update().where(
+        jobs.c.id == job.id, jobs.c.lease_owner == job.lease_owner,
+        jobs.c.state == JobState.QUEUED.value).values(**values))
+    return final and result.rowcount > 0
 
 
 def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1) -> bool:

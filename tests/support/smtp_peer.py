@@ -1,6 +1,8 @@
 """A real SMTP server on loopback that answers by rule, standing in for receiving MTAs and
 smarthosts: recipients named hard* get 550, full* 452, soft<N>* 451 for their first N
-attempts, and a message with a reject-data* recipient gets 554 at DATA."""
+attempts, drop* recipients see the connection closed at RCPT, and a message with a
+reject-data* recipient gets 554 at DATA. Options: offer SMTPUTF8 (RFC 6531) or not, and
+answer every MAIL FROM with a fixed reply (a server that always defers)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ class Received:
     rcpts: list[str]
     content: bytes
     login: str | None
+    #: The MAIL FROM parameters (e.g. SMTPUTF8, BODY=8BITMIME), upper-cased.
+    mail_options: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -34,6 +38,10 @@ class RulePeer:
     hold_seconds: float = 0.0
     require_auth: tuple[str, str] | None = None
     tls_dir: Path | None = None
+    #: Offer SMTPUTF8 in the EHLO reply (aiosmtpd refuses UTF-8 addresses without it).
+    smtputf8: bool = False
+    #: When set, the reply to every MAIL FROM (e.g. "451 4.3.2 Try again later").
+    mail_reply: str | None = None
     received: list[Received] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
     max_concurrent: int = 0
@@ -43,12 +51,23 @@ class RulePeer:
     _server: asyncio.Server | None = None
     port: int = 0
 
+    async def handle_MAIL(self, server: SMTP, session: Session, envelope: Envelope,
+                          address: str, options: list[str]) -> str:
+        if self.mail_reply is not None:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, options: list[str]) -> str:
         local = address.split("@")[0].lower()
         with self._lock:
             self.attempts[address.lower()] += 1
             seen = self.attempts[address.lower()]
+        if local.startswith("drop") and server.transport is not None:
+            server.transport.close()  # mid-transaction, with other recipients accepted
+            return "421 4.4.2 Closing connection"
         if local.startswith("hard"):
             return "550 5.1.1 No such user here"
         if local.startswith("full"):
@@ -72,7 +91,8 @@ class RulePeer:
             login = auth.login.decode() if isinstance(auth, LoginPassword) else None
             with self._lock:
                 self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos),
-                                              envelope.original_content or b"", login))
+                                              envelope.original_content or b"", login,
+                                              [o.upper() for o in envelope.mail_options]))
             return "250 2.0.0 Ok: accepted by the peer"
         finally:
             with self._lock:
@@ -102,7 +122,8 @@ class RulePeer:
                 return SMTP(self, hostname="peer.test", tls_context=context,
                             authenticator=self._authenticate if self.require_auth else None,
                             auth_required=self.require_auth is not None,
-                            auth_require_tls=context is not None, loop=loop)
+                            auth_require_tls=context is not None,
+                            enable_SMTPUTF8=self.smtputf8, loop=loop)
 
             self._server = loop.run_until_complete(loop.create_server(factory, sock=sock))
             ready.set()
