@@ -246,8 +246,9 @@ class SMTPProtocol(asyncio.Protocol):
             self._flush()
         if self._reading_paused:  # paused for a backlog that may now be read
             self._update_reading()
-        if self._transport is not None and not self._expired():  # the session's deadline
-            self._advance()                                        # may have passed meanwhile
+        # The session's deadline may have passed while the work was pending.
+        if self._transport is not None and not self._expired():
+            self._advance()
 
     def _close(self) -> None:
         """Nothing more is read, run or answered. Done here rather than left to
