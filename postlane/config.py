@@ -28,6 +28,26 @@ class Settings(BaseModel):
     smtp_max_recipients: int = 50
     #: A session that sends nothing for this long is closed with 421 (RFC 5321 4.5.3.2).
     smtp_idle_timeout_seconds: float = Field(default=300, gt=0)
+    #: Deadlines a client cannot stretch by sending a byte at a time; each closes with
+    #: 421 4.4.2. A command line, from when the session waits for it to its end: 300 s,
+    #: RFC 5321 4.5.3.2.7's 5 minutes for a server awaiting a command (Postfix's
+    #: smtpd_timeout).
+    smtp_command_timeout_seconds: float = Field(default=300, gt=0)
+    #: The message data, from the 354 to the final dot: 600 s, RFC 5321 4.5.3.2.6's 10
+    #: minutes (a 10 MB message then needs no more than 17 kB/s).
+    smtp_data_timeout_seconds: float = Field(default=600, gt=0)
+    #: A whole connection: an hour, beyond any sending session we know of (connection
+    #: pools reconnect after some messages; a 421 makes any client reconnect), and short
+    #: enough that a NOOP now and then cannot hold a session slot for ever.
+    smtp_session_timeout_seconds: float = Field(default=3600, gt=0)
+    #: Concurrent sessions per SMTP listener (submission, bounce MX) and process; over it
+    #: a connection gets 421 4.7.0 at once. Lowered at start to fit the descriptor limit
+    #: with room left for the API and the database (runtime.session_caps). A session
+    #: costs a few kB, so 1000 is cheap where Postfix's 100 smtpd processes are not.
+    smtp_max_sessions: int = Field(default=1000, ge=1)
+    #: Concurrent sessions from one client address (trusted networks exempt): Postfix's
+    #: smtpd_client_connection_count_limit, 50.
+    smtp_max_sessions_per_client: int = Field(default=50, ge=1)
     #: SMTP acceptor processes sharing the listening socket (more use more cores).
     smtp_processes: int = Field(default=1, ge=1, le=64)
     #: None = automatic: AUTH needs TLS unless the listener is on a loopback address.

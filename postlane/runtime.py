@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import socket
 from collections.abc import Callable
 
@@ -32,6 +33,41 @@ def http_app(db: Database, settings: Settings,
     return Frontends(api=create_app(db, settings, on_accepted),
                      dashboard=dashboard.create_dashboard(db, settings, on_accepted),
                      dashboard_prefixes=dashboard.PATH_PREFIXES)
+
+
+#: Descriptors kept back from the SMTP session caps, besides a loop pass's accepts per
+#: listener (listener.BACKLOG: the connections the caps turn away hold theirs until the
+#: pass ends), for what else the process opens (the API's connections, the database's,
+#: logs, listening sockets): a quarter of the limit, at least 64.
+FD_RESERVE_SHARE, FD_RESERVE_MIN = 4, 64
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft descriptor limit to the hard one, as far as the system lets us
+    (the soft default is often 1024 while the hard one is far higher); the new limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if target > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError) as exc:  # e.g. macOS caps it below the hard limit
+            log.info("cannot raise the descriptor limit to %d: %s", target, exc)
+    return soft
+
+
+def session_caps(settings: Settings, listeners: int, fd_limit: int) -> int:
+    """Each SMTP listener's session cap: smtp_max_sessions, lowered so that all the
+    listeners' sessions together leave the reserve free (idle SMTP sockets must not
+    starve the API of descriptors to accept with)."""
+    listeners = max(listeners, 1)
+    reserve = listeners * (listener.BACKLOG + 1) + max(FD_RESERVE_MIN,
+                                                       fd_limit // FD_RESERVE_SHARE)
+    fitting = max(1, (fd_limit - reserve) // listeners)
+    if fitting < settings.smtp_max_sessions:
+        log.warning("descriptor limit %d: SMTP sessions capped at %d per listener instead "
+                    "of smtp_max_sessions=%d", fd_limit, fitting, settings.smtp_max_sessions)
+    return min(settings.smtp_max_sessions, fitting)
 
 
 def _bind(host: str, port: int, reuse_port: bool = False) -> socket.socket:
@@ -85,7 +121,8 @@ class Postlane:
         worker = Worker(self.db, self.settings) if "worker" in self.settings.roles else None
         on_accepted = self._wake_hook(worker)
         committer = GroupCommitter(self.db)
-        mail_servers = await self._start_mail_servers(committer, on_accepted)
+        mail_servers = await self._start_mail_servers(committer, on_accepted,
+                                                      raise_fd_limit())
         tasks: list[asyncio.Task[None]] = []
         api_server = await self._start_api(on_accepted, tasks)
         if worker is not None:
@@ -113,16 +150,20 @@ class Postlane:
         return self.wake_pipe.poke
 
     async def _start_mail_servers(self, committer: GroupCommitter,
-                                  on_accepted: Callable[[], None] | None
+                                  on_accepted: Callable[[], None] | None, fd_limit: int
                                   ) -> list[asyncio.Server]:
+        listeners = (self._smtp_sock is not None) + (self._inbound_sock is not None)
+        if not listeners:
+            return []
+        caps = session_caps(self.settings, listeners, fd_limit)
         started: list[asyncio.Server] = []
         if self._smtp_sock is not None:
             committer.start()
             started.append(await listener.start(self.db, self.settings, committer, on_accepted,
-                                                sock=self._smtp_sock))
+                                                sock=self._smtp_sock, max_sessions=caps))
         if self._inbound_sock is not None:
             started.append(await reports.start(self.db, self.settings, on_accepted,
-                                               sock=self._inbound_sock))
+                                               sock=self._inbound_sock, max_sessions=caps))
         return started
 
     async def _start_api(self, on_accepted: Callable[[], None] | None,

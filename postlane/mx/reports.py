@@ -27,7 +27,7 @@ from postlane.domain.types import JobKind
 from postlane.mx.ratelimit import ClientBuckets
 from postlane.smtp import engine
 from postlane.smtp.engine import Envelope, Session
-from postlane.smtp.listener import serve, tls_context
+from postlane.smtp.listener import admission, options, serve
 from postlane.store import reports
 from postlane.store.database import Database
 
@@ -96,12 +96,14 @@ class ReportHandler:
 
 async def start(db: Database, settings: Settings,
                 on_accepted: Callable[[], None] | None = None,
-                sock: socket.socket | None = None) -> asyncio.Server:
+                sock: socket.socket | None = None,
+                max_sessions: int | None = None) -> asyncio.Server:
+    """The listener's deadlines and session caps are the submission listener's (the same
+    settings), counted for this listener on its own; its size cap is its own."""
     handler = ReportHandler(db, settings.bounce_domain, on_accepted,
                             ClientBuckets(settings.mx_reports_per_client_per_minute))
-    options = engine.Options(
-        hostname=settings.smtp_hostname, ident="Postlane bounce MX",
-        max_message_bytes=settings.mx_max_report_bytes, tls_context=tls_context(settings),
-        idle_timeout=settings.smtp_idle_timeout_seconds)
-    return await serve(engine.factory(options, handler), settings.inbound_host,
-                       settings.inbound_port, sock)
+    caps = admission(settings, max_sessions)
+    listener = options(settings, "Postlane bounce MX",
+                       max_message_bytes=settings.mx_max_report_bytes)
+    return await serve(engine.factory(listener, handler, caps),
+                       settings.inbound_host, settings.inbound_port, sock)

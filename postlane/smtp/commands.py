@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from postlane.smtp import replies, syntax
 from postlane.smtp.auth import Credentials, Exchange
-from postlane.smtp.contract import Envelope
+from postlane.smtp.contract import Confirm, Envelope
 from postlane.smtp.states import (
     AUTH_CHALLENGE,
     AUTHENTICATING,
+    CONFIRMING,
     CONNECTED,
     GREETED,
     MAIL,
@@ -75,26 +76,33 @@ def _transaction_refusal(machine: SessionMachine) -> bytes | None:
     return None
 
 
-def mail(machine: SessionMachine, arg: str) -> None:
+def mail(machine: SessionMachine, arg: str) -> Confirm | None:
+    """The handler may want to confirm the sender outside first (``Confirm``): the
+    envelope is begun and the reply waits for its answer (``confirmed``)."""
     refusal = _transaction_refusal(machine)
     if refusal is None and machine.state is not GREETED:
         refusal = replies.NESTED_MAIL
     if refusal is not None:
         machine.output.append(refusal)
-        return
+        return None
     path = _read_path(machine, arg, "FROM")
     if path is None:
-        return
+        return None
     problem = None
     if path.params:
         problem = syntax.mail_parameter_problem(path.params, machine.options.max_message_bytes)
-    if problem is None:
-        problem = machine.handler.mail(machine.session, path.address)
-    if problem is not None:
-        machine.output.append(replies.wire(problem))
-        return
-    machine.envelope, machine.state = Envelope(path.address), MAIL
+    answer = (problem if problem is not None
+              else machine.handler.mail(machine.session, path.address))
+    if isinstance(answer, str):
+        machine.output.append(replies.wire(answer))
+        return None
+    machine.envelope = Envelope(path.address)
+    if answer is not None:
+        machine.state = CONFIRMING
+        return answer
+    machine.state = MAIL
     machine.output.append(replies.SENDER_OK)
+    return None
 
 
 def _read_path(machine: SessionMachine, arg: str, keyword: str) -> syntax.Path | None:

@@ -3,10 +3,11 @@ asyncio side of the session in session.py.
 
 A plain ``asyncio.Protocol`` that owns only the I/O: bytes that arrive go to the session,
 its replies go straight to the transport, and the events it returns are run here: the
-handler's token check and commit as one task each, the TLS upgrade, closing; plus the
-idle timer and pausing reading when the client sends too far ahead or does not read its
-replies. We used aiosmtpd until the ingest benchmark showed where its time goes: a
-coroutine, a stream read and several log calls per command and per DATA line. Here a
+handler's token check, sender confirmation and commit as one task each, the TLS
+upgrade, closing; plus one timer for the session's deadlines (session.py keeps the times)
+and pausing reading when the client sends too far ahead or does not read its replies.
+We used aiosmtpd until the ingest benchmark showed where its time goes: a coroutine, a
+stream read and several log calls per command and per DATA line. Here a
 command costs a buffer search and a dictionary lookup, and a message one search for its
 end.
 """
@@ -19,7 +20,15 @@ import ssl
 from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
-from postlane.smtp.contract import Envelope, Handler, Options, Session, TemporaryFailure
+from postlane.smtp.admission import Admission
+from postlane.smtp.contract import (
+    Confirm,
+    Envelope,
+    Handler,
+    Options,
+    Session,
+    TemporaryFailure,
+)
 from postlane.smtp.replies import Banners
 from postlane.smtp.session import MAX_COMMAND_LINE, MAX_PIPELINED, SessionMachine
 from postlane.smtp.states import Authenticate, Close, Deliver, Event, StartTLS
@@ -30,47 +39,67 @@ __all__ = ["MAX_COMMAND_LINE", "MAX_PIPELINED", "Envelope", "Handler", "Options"
 log = logging.getLogger(__name__)
 
 
-def factory(options: Options, handler: Handler) -> Callable[[], SMTPProtocol]:
-    """A protocol factory for ``loop.create_server``."""
+def factory(options: Options, handler: Handler,
+            admission: Admission | None = None) -> Callable[[], SMTPProtocol]:
+    """A protocol factory for ``loop.create_server``; ``admission``: the session caps."""
     banners = Banners.of(options)
 
     def make() -> SMTPProtocol:
-        return SMTPProtocol(options, handler, banners)
+        return SMTPProtocol(options, handler, banners, admission)
 
     return make
 
 
 class SMTPProtocol(asyncio.Protocol):
-    def __init__(self, options: Options, handler: Handler, banners: Banners) -> None:
+    def __init__(self, options: Options, handler: Handler, banners: Banners,
+                 admission: Admission | None = None) -> None:
         self._options = options
         self._handler = handler
         self._banners = banners
+        self._admission = admission
+        self._released: Callable[[], None] | None = None  # counts the session out
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._reading_paused = False
         self._writing_paused = False
-        self._last_activity = 0.0
         self._timer: asyncio.TimerHandle | None = None
         self.machine: SessionMachine  # made in connection_made, once the peer is known
 
     # --- transport events ----------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        if self._admission is not None and not self._admitted(transport, peer):
+            return
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
-        self.machine = SessionMachine(self._options, self._handler,
-                                      transport.get_extra_info("peername"), self._banners)
+        self.machine = SessionMachine(self._options, self._handler, peer, self._banners,
+                                      now=self._loop.time)
         self._flush()
-        self._last_activity = self._loop.time()
-        self._timer = self._loop.call_later(self._options.idle_timeout, self._check_idle)
+        self._check_time()
+
+    def _admitted(self, transport: asyncio.BaseTransport, peer: Any) -> bool:
+        """Within the caps the session is counted in; over them the client hears 421
+        instead of the greeting and the connection closes before anything is read
+        (reading starts only after connection_made, and not on a closing transport)."""
+        assert self._admission is not None
+        refusal = self._admission.refusal(peer)
+        if refusal is None:
+            self._released = self._admission.admit(peer)
+            return True
+        banners = self._banners
+        cast(asyncio.Transport, transport).write(
+            banners.too_many_from_client if refusal else banners.too_many)
+        transport.close()
+        return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.machine.lost()
+        if self._transport is not None:  # None: turned away, or closed by us already
+            self.machine.lost()
         self._close()
 
     def data_received(self, data: bytes) -> None:
         if self._transport is None:  # closed by us; the transport may still deliver
             return
-        self._last_activity = self._loop.time()
         machine = self.machine
         if self._writing_paused:
             machine.receive(data)  # answered once the client reads again
@@ -88,6 +117,8 @@ class SMTPProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         """The client will send no more; what it sent before (a pipelined QUIT, say)
         is still answered, and then the connection closes."""
+        if self._transport is None:  # turned away, or closed by us
+            return False
         self.machine.end_of_input()
         self._advance()
         return not self.machine.session.tls  # TLS transports cannot stay half open
@@ -114,16 +145,27 @@ class SMTPProtocol(asyncio.Protocol):
             else:
                 transport.resume_reading()
 
-    def _check_idle(self) -> None:
+    def _check_time(self) -> None:
+        """Close once a deadline has passed; else sleep until the first one ends, but no
+        longer than the shortest timeout: a deadline that starts meanwhile (the 354's,
+        say) cannot end sooner than that, so none is missed without rearming the timer
+        on every state change. While our own work is pending nothing can expire."""
         if self._transport is None:
             return
-        idle = self._loop.time() - self._last_activity
-        if idle >= self._options.idle_timeout and self.machine.idle() is not None:
-            self._flush()
-            self._close()
+        machine = self.machine
+        if self._expired():
             return
-        wait = max(self._options.idle_timeout - idle, 1.0)
-        self._timer = self._loop.call_later(wait, self._check_idle)
+        wait = self._options.shortest_timeout
+        if not machine.state.awaits_work:
+            wait = min(wait, machine.deadline() - self._loop.time())
+        self._timer = self._loop.call_later(max(wait, 0.001), self._check_time)
+
+    def _expired(self) -> bool:
+        if self.machine.expire() is None:
+            return False
+        self._flush()
+        self._close()
+        return True
 
     # --- running the session ---------------------------------------------------------------
 
@@ -142,6 +184,8 @@ class SMTPProtocol(asyncio.Protocol):
             self._start(self._deliver(event))
         elif isinstance(event, Authenticate):
             self._start(self._authenticate(event))
+        elif isinstance(event, Confirm):
+            self._start(self._confirm(event))
         elif isinstance(event, StartTLS):
             assert self._transport is not None
             self._transport.pause_reading()  # the handshake's bytes are start_tls's
@@ -158,6 +202,10 @@ class SMTPProtocol(asyncio.Protocol):
     async def _deliver(self, event: Deliver) -> None:
         reply = await self._handler.data(self.machine.session, event.envelope, event.content)
         self.machine.delivered(reply)
+        self._flush()
+
+    async def _confirm(self, event: Confirm) -> None:
+        self.machine.confirmed(await event.check())
         self._flush()
 
     async def _authenticate(self, event: Authenticate) -> None:
@@ -198,7 +246,9 @@ class SMTPProtocol(asyncio.Protocol):
             self._flush()
         if self._reading_paused:  # paused for a backlog that may now be read
             self._update_reading()
-        self._advance()
+        # The session's deadline may have passed while the work was pending.
+        if self._transport is not None and not self._expired():
+            self._advance()
 
     def _close(self) -> None:
         """Nothing more is read, run or answered. Done here rather than left to
@@ -209,3 +259,6 @@ class SMTPProtocol(asyncio.Protocol):
             self._timer.cancel()
         if transport is not None:
             transport.close()
+        released, self._released = self._released, None
+        if released is not None:
+            released()

@@ -32,6 +32,9 @@ VRFY_ANSWER = b"252 2.5.2 Cannot VRFY user, but will accept message and attempt 
 HELP = (b"214 2.0.0 Supported commands: AUTH DATA EHLO HELO HELP MAIL NOOP QUIT RCPT RSET "
         b"STARTTLS VRFY\r\n")
 IDLE = b"421 4.4.2 Idle for too long, closing connection\r\n"
+COMMAND_TIMEOUT = b"421 4.4.2 Command line not complete in time, closing connection\r\n"
+DATA_TIMEOUT = b"421 4.4.2 Message data not complete in time, closing connection\r\n"
+SESSION_TIMEOUT = b"421 4.4.2 Session time limit reached, closing connection\r\n"
 INTERNAL_ERROR = b"451 4.3.0 Internal error; please retry\r\n"
 TOO_BIG = b"552 5.3.4 Message too big for system\r\n"
 
@@ -94,12 +97,19 @@ class Banners:
     helo: bytes
     ehlo_clear: bytes
     ehlo_tls: bytes
+    #: Instead of the greeting, over a session cap (admission.py): the client's own
+    #: address's, or the listener's (RFC 5321 3.1: 421 and close).
+    too_many_from_client: bytes
+    too_many: bytes
 
     @classmethod
     def of(cls, options: Options) -> Banners:
+        too_many = f"421 4.7.0 {options.hostname} Too many connections"
         return cls(greeting=wire(f"220 {options.hostname} {options.ident}"),
                    helo=wire(f"250 {options.hostname}"),
-                   ehlo_clear=_ehlo(options, tls=False), ehlo_tls=_ehlo(options, tls=True))
+                   ehlo_clear=_ehlo(options, tls=False), ehlo_tls=_ehlo(options, tls=True),
+                   too_many_from_client=wire(f"{too_many} from your address, try again later"),
+                   too_many=wire(f"{too_many}, try again later"))
 
 
 def _ehlo(options: Options, tls: bool) -> bytes:

@@ -11,6 +11,12 @@ One ``State`` (states.py) says where the conversation is; what each command does
 is in commands.py. What outlives a state (the client's name, TLS, who it authenticated
 as) is in ``Session``, which the handler reads.
 
+Deadlines (Options): the session's own, a command line's (from when the session starts
+waiting for it) and the message data's (from the 354) are fixed when they start, so a
+client that sends a byte at a time cannot stretch them; the idle timeout restarts with
+every byte. The session keeps the times on its ``now`` clock; ``expire`` closes with 421
+once one has passed, and ``deadline`` says when the transport's timer should ask.
+
 PIPELINING: ``feed`` answers every complete command in the buffer, in order, and stops
 at the first that waits; the lines after it stay in the buffer until its result is fed
 back, so replies keep the order of the commands.
@@ -21,6 +27,7 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any, Final
 
 from postlane.smtp import commands, replies, trace
@@ -32,10 +39,12 @@ from postlane.smtp.states import (
     AUTHENTICATING,
     CLOSE,
     CLOSED,
+    CONFIRMING,
     CONNECTED,
     DATA,
     DELIVERING,
     GREETED,
+    MAIL,
     TLS_PENDING,
     Close,
     Deliver,
@@ -67,7 +76,8 @@ class SessionMachine:
 
     def __init__(self, options: Options, handler: Handler, peer: Any,
                  banners: Banners | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 now: Callable[[], float] = time.monotonic) -> None:
         self.options = options
         self.handler = handler
         self.banners = banners or Banners.of(options)
@@ -76,11 +86,16 @@ class SessionMachine:
         self.envelope: Envelope | None = None
         self.exchange: Exchange | None = None  # the AUTH exchange under way
         self.unknown_commands = 0
-        self._clock = clock
+        self._clock = clock  # wall time, for the trace header
+        self._now = now  # for the deadlines (the transport passes its loop's clock)
+        started = now()
+        self._started = self._line_started = self._data_started = self._last_input = started
+        self._waiting = True  # for the line whose wait began at _line_started
         #: The replies to write, oldest first; the transport writes and empties it.
         self.output: list[bytes] = [self.banners.greeting]
         self._buffer = bytearray()
         self._skipping = False  # inside a command line over the limit
+        self._line_scanned = 0  # how far the buffer is known to hold no line end
         self._data_scanned = 0  # how far the buffer is known to hold no end of DATA
         self._data_dropped = 0  # bytes of an oversized message thrown away so far
         self._eof = False
@@ -96,8 +111,9 @@ class SessionMachine:
         """Bytes from the client, kept until ``process``. While TLS_PENDING they can only
         come through the new TLS layer (the buffer was emptied at STARTTLS and the
         transport stops reading until the handshake): they wait for ``tls_started``."""
-        if self.state is not CLOSED:
+        if data and self.state is not CLOSED:
             self._buffer += data
+            self._last_input = self._now()
 
     def feed(self, data: bytes) -> Event | None:
         """``receive`` then ``process``, in one call: the transport's hot path."""
@@ -118,6 +134,7 @@ class SessionMachine:
             line = self._take_line()
             if line is None:
                 return self._ran_out()
+            self._waiting = False  # the next line's wait starts when the buffer runs out
             if line is _TOO_LONG:
                 self._refuse_overlong(state)
                 continue
@@ -128,7 +145,13 @@ class SessionMachine:
 
     def _ran_out(self) -> Event | None:
         """Nothing complete is left in the buffer: wait for more, or end if none comes."""
+        if not self._waiting:
+            self._await_line()
         return self._at_end_of_input() if self._eof else None
+
+    def _await_line(self) -> None:
+        """The client's next line is awaited from now: its command deadline starts."""
+        self._waiting, self._line_started = True, self._now()
 
     def _refuse_overlong(self, state: State) -> None:
         """A line past the limit: an AUTH answer ends the exchange, a command gets 500."""
@@ -146,13 +169,37 @@ class SessionMachine:
         """The client sends no more. What it sent is still answered, then ``Close``."""
         self._eof = True
 
-    def idle(self) -> Event | None:
-        """The client has been silent for the idle timeout: ``Close`` after a 421, unless
-        the silence is ours (work pending)."""
-        if self.state.awaits_work or self.state is CLOSED:
+    def expire(self) -> Close | None:
+        """``Close`` after a 421 once a deadline has passed. None while every one is
+        ahead, and while work of ours is pending: that silence is ours, and the session
+        deadline waits for the work's answer."""
+        state = self.state
+        if state.awaits_work or state is CLOSED:
             return None
-        self.output.append(replies.IDLE)
+        at, reply = self._deadline()
+        if self._now() < at:
+            return None
+        self.output.append(reply)
         return self.close()
+
+    def deadline(self) -> float:
+        """When the first running deadline ends, on the ``now`` clock (meaningless while
+        work is pending: ``expire`` waits for it)."""
+        return self._deadline()[0]
+
+    def _deadline(self) -> tuple[float, bytes]:
+        options = self.options
+        if self.state is DATA:
+            started, limit, reply = (self._data_started, options.data_timeout,
+                                     replies.DATA_TIMEOUT)
+        else:
+            started, limit, reply = (self._line_started, options.command_timeout,
+                                     replies.COMMAND_TIMEOUT)
+        # The first of equal ones wins: a silent client hears that it was idle.
+        return min(((max(self._last_input, started) + options.idle_timeout, replies.IDLE),
+                    (started + limit, reply),
+                    (self._started + options.session_timeout, replies.SESSION_TIMEOUT)),
+                   key=itemgetter(0))
 
     def lost(self) -> None:
         """The connection is gone: nothing more is answered."""
@@ -180,6 +227,19 @@ class SessionMachine:
         if self.state is DELIVERING:
             self.state = GREETED
             self.output.append(replies.wire(reply))
+            self._await_line()
+
+    def confirmed(self, refusal: str | None) -> None:
+        """The handler's answer to a MAIL it had to confirm (``Confirm``)."""
+        if self.state is not CONFIRMING:
+            return
+        if refusal is None:
+            self.state = MAIL
+            self.output.append(replies.SENDER_OK)
+        else:
+            self.state, self.envelope = GREETED, None
+            self.output.append(replies.wire(refusal))
+        self._await_line()
 
     def authenticated(self, identity: Any) -> None:
         """The handler's verdict on the credentials: an identity, or None for wrong ones;
@@ -187,6 +247,7 @@ class SessionMachine:
         if self.state is not AUTHENTICATING:
             return
         self.state = GREETED
+        self._await_line()
         if identity is not None:
             self.session.identity, self._authenticated = identity, True
             self.output.append(replies.AUTH_OK)
@@ -203,13 +264,16 @@ class SessionMachine:
         if self.state is AUTHENTICATING:
             self.state = GREETED
             self.output.append(replies.AUTH_TEMPORARY_FAILURE)
+            self._await_line()
 
     def work_failed(self) -> None:
         """The handler's work raised: 451 so the client retries; a failed upgrade closes."""
-        if self.state is DELIVERING or self.state is AUTHENTICATING:
-            self.state = GREETED
+        state = self.state
+        if state is DELIVERING or state is AUTHENTICATING or state is CONFIRMING:
+            self.state, self.envelope = GREETED, None
             self.output.append(replies.INTERNAL_ERROR)
-        elif self.state is TLS_PENDING:
+            self._await_line()
+        elif state is TLS_PENDING:
             self.close()
 
     def tls_started(self) -> None:
@@ -220,6 +284,7 @@ class SessionMachine:
         self.session = Session(self.session.peer, tls=True)
         self.state, self._authenticated = CONNECTED, False
         self.handler.connected(self.session)
+        self._await_line()
 
     # --- what commands.py calls ------------------------------------------------------------
 
@@ -227,18 +292,21 @@ class SessionMachine:
         """Nothing more is read, run or answered (commands pipelined after are dropped)."""
         self.state, self.envelope, self.exchange = CLOSED, None, None
         del self._buffer[:]
+        self._line_scanned = 0
         return CLOSE
 
     def begin_data(self) -> None:
         """354 is sent: what follows is the message. A CRLF of our own in front makes an
         empty message and a dot-stuffed first line look like every other line."""
         self._buffer[:0] = b"\r\n"
-        self._data_scanned = self._data_dropped = 0
+        self._data_scanned = self._data_dropped = self._line_scanned = 0
+        self._data_started = self._now()
         self.state = DATA
 
     def begin_tls(self) -> None:
         """220 Ready is sent: RFC 3207 4.2, nothing sent before the handshake counts."""
         del self._buffer[:]
+        self._line_scanned = 0
         self.envelope, self.state = None, TLS_PENDING
 
     # --- reading ---------------------------------------------------------------------------
@@ -252,14 +320,17 @@ class SessionMachine:
 
     def _take_line(self) -> bytearray | _Line | None:
         """The next line without its line ending (a copy: the buffer moves on),
-        ``TOO_LONG``, or None for more data."""
+        ``TOO_LONG``, or None for more data. Each search starts where the last one gave
+        up, so a line that comes a byte at a time is searched once, not once a byte."""
         buffer = self._buffer
-        end = buffer.find(b"\n")
+        end = buffer.find(b"\n", self._line_scanned)
         if end < 0:
             if len(buffer) > MAX_COMMAND_LINE:
                 self._skipping = True  # keep none of it: memory stays bounded
                 del buffer[:]
+            self._line_scanned = len(buffer)
             return None
+        self._line_scanned = 0
         if self._skipping or end >= MAX_COMMAND_LINE:
             del buffer[:end + 1]
             self._skipping = False
@@ -298,6 +369,7 @@ class SessionMachine:
             self._data_scanned = max(len(buffer) - 4, 0)
             return None
         envelope, self.envelope = self.envelope, None
+        self._waiting = False  # the next line's wait starts when the buffer runs out
         if self._data_dropped or end > limit:
             del buffer[:end + 5]
             self.state = GREETED

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from postlane.smtp.contract import Envelope
+from postlane.smtp.contract import Confirm, Envelope
 
 
 class State(enum.Enum):
@@ -17,6 +17,7 @@ class State(enum.Enum):
 
     CONNECTED = "greeted by us; no HELO/EHLO yet", False
     GREETED = "HELO/EHLO done; no mail transaction", False
+    CONFIRMING = "MAIL FROM is with the handler, which looks outside before it answers", True
     MAIL = "MAIL FROM accepted", False
     RCPT = "at least one recipient accepted", False
     DATA = "354 sent; the message is arriving", False
@@ -61,10 +62,13 @@ class Close:
 
 START_TLS = StartTLS()
 CLOSE = Close()
-Event = Deliver | Authenticate | StartTLS | Close
+#: Confirm (contract.py) is the handler's own event: run its check, feed the answer to
+#: ``confirmed``.
+Event = Deliver | Authenticate | Confirm | StartTLS | Close
 
 # The states as module globals, for the code that tests them on every line: looking a
 # member up on its Enum class costs several times a global lookup (Python 3.11).
 CONNECTED, GREETED, MAIL, RCPT = State.CONNECTED, State.GREETED, State.MAIL, State.RCPT
+CONFIRMING = State.CONFIRMING
 DATA, DELIVERING, AUTH_CHALLENGE = State.DATA, State.DELIVERING, State.AUTH_CHALLENGE
 AUTHENTICATING, TLS_PENDING, CLOSED = State.AUTHENTICATING, State.TLS_PENDING, State.CLOSED

@@ -6,11 +6,12 @@ applications on the same host or private network that cannot authenticate (and f
 generators).
 
 The token is checked once at start (a bad one stops the listener loudly) and again, by
-the rule AUTH clients meet (services.identity), in the transaction that accepts each
-message: a server whose SMTP is switched off, or a token that no longer names a server,
-is refused from the next message on, without a restart. Checked there rather than in a
-read of its own, it costs one lookup per group commit, not a thread-pool round trip per
-message (the ingest benchmark submits thousands a second as a trusted client).
+the rule AUTH clients meet (senders.py), at MAIL and in the transaction that accepts
+each message: a server whose SMTP is switched off, or a token that no longer names a
+server, is refused from the next message on, without a restart. Checked in the accept
+transaction rather than in a read of its own, it costs one lookup per group commit, not
+a thread-pool round trip per message (the ingest benchmark submits thousands a second
+as a trusted client).
 """
 
 from __future__ import annotations
@@ -21,26 +22,18 @@ from typing import Any
 
 from postlane.domain.records import Identity
 from postlane.services import identity
+from postlane.smtp.senders import Sender
 from postlane.store.database import Database
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-@dataclass(frozen=True, slots=True)
-class TrustedSender:
-    """A trusted client's session identity: who it sent as when the listener started,
-    and the token whose standing each accept checks again. (A token never moves to
-    another server and a server's delivery type is fixed at creation, so the identity
-    itself cannot go stale: only whether it may still send.)"""
-
-    identity: Identity
-    token: str
-
-
 @dataclass(frozen=True)
 class TrustedPeers:
     networks: tuple[Network, ...]
-    sender: TrustedSender
+    #: The trusted clients' session identity: who they send as, and the token whose
+    #: standing is checked at MAIL and in each accept (senders.py).
+    sender: Sender
 
     def covers(self, peer: Any) -> bool:
         if not peer:
@@ -63,4 +56,4 @@ def load(db: Database, networks: tuple[str, ...], token: str | None) -> TrustedP
     if server is None:
         raise ValueError("smtp_trusted_server_token is not a server token")
     parsed = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
-    return TrustedPeers(parsed, TrustedSender(Identity.of(server), token))
+    return TrustedPeers(parsed, Sender(Identity.of(server), token, trusted=True))

@@ -1,7 +1,7 @@
 """The sans-I/O SMTP session (postlane/smtp/session.py) with bytes alone, no sockets:
 greeting, HELO/EHLO, syntax and line limits, the mail transaction, DATA (transparency,
-smuggling, size), the trace header, pipelining, end of input, the idle timeout and
-closing. Exact reply bytes and events throughout."""
+smuggling, size), the trace header, pipelining, end of input and closing (the deadlines:
+test_session_deadlines.py). Exact reply bytes and events throughout."""
 
 from __future__ import annotations
 
@@ -338,23 +338,6 @@ def test_end_of_input_inside_data_or_delivery() -> None:
     whole.delivered("250 2.0.0 Ok")
     assert (whole.process(), whole.take_output()) == (CLOSE, b"250 2.0.0 Ok\r\n"
                                                       b"250 2.0.0 OK\r\n")
-
-
-def test_idle_timeout() -> None:
-    """The client's silence closes with 421; the session's own wait does not."""
-    session = machine()
-    assert session.idle() is CLOSE and session.take_output() == (
-        b"421 4.4.2 Idle for too long, closing connection\r\n")
-    assert session.idle() is None and session.take_output() == b""
-    busy = authenticated()
-    in_transaction(busy, "rcpt@example.com")
-    say(busy, b"DATA\r\n")
-    assert busy.idle() is not None  # inside DATA the client is the one to speak
-    waiting = authenticated()
-    in_transaction(waiting, "rcpt@example.com")
-    say(waiting, b"DATA\r\n")
-    _deliver(waiting, b"x\r\n.\r\n")
-    assert waiting.idle() is None and waiting.state is State.DELIVERING
 
 
 def test_a_lost_connection_answers_nothing_more() -> None:

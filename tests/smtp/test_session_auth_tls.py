@@ -14,6 +14,7 @@ from tests.support.session_support import (
     PEER,
     PLAIN_TOK,
     FakeHandler,
+    SteppedClock,
     authenticated,
     in_transaction,
     machine,
@@ -147,14 +148,16 @@ def test_the_end_of_input_or_silence_during_a_challenge() -> None:
     say(leaving, b"AUTH LOGIN\r\n")
     leaving.end_of_input()
     assert talk(leaving, b"") == (b"421 4.4.2 Connection lost\r\n", CLOSE)
-    silent = machine()
+    clock = SteppedClock()
+    silent = machine(now=clock)
     say(silent, b"EHLO c\r\n")
     say(silent, b"AUTH LOGIN\r\n")
-    assert silent.idle() is CLOSE
-    checking = machine()
+    checking = machine(now=clock)
     say(checking, b"EHLO c\r\n")
     talk(checking, b"AUTH PLAIN " + PLAIN_TOK + b"\r\n")
-    assert checking.idle() is None  # the wait is ours, not the client's
+    clock.advance(300)
+    assert silent.expire() is CLOSE
+    assert checking.expire() is None  # the wait is ours, not the client's
 
 
 def test_starttls_discards_what_was_sent_ahead_and_starts_over() -> None:

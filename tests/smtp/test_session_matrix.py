@@ -134,7 +134,7 @@ def test_no_command_is_answered_while_work_is_pending(
     before = session.state
     assert before.awaits_work
     assert talk(session, COMMANDS[command] + b"\r\n") == (b"", None)
-    assert session.state is before and session.idle() is None
+    assert session.state is before and session.expire() is None
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))

@@ -1,7 +1,8 @@
 """The asyncio transport of the SMTP engine (postlane/smtp/engine.py) over a fake
 transport, in process: replies written in batches, the handler's calls run as tasks,
-back-pressure both ways, the idle timer, end of input and closing. On asyncio's loop and
-on uvloop. (tests/smtp/test_smtp_engine.py covers the same over real sockets.)"""
+back-pressure both ways, the deadlines' timer, sender confirmation, end of input and
+closing. On asyncio's loop and on uvloop. (tests/smtp/test_smtp_engine.py covers the
+same over real sockets.)"""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 import pytest
 import uvloop
 
-from postlane.smtp.contract import Envelope, Options, Session, TemporaryFailure
+from postlane.smtp.admission import Admission
+from postlane.smtp.contract import Confirm, Envelope, Options, Session, TemporaryFailure
 from postlane.smtp.engine import MAX_PIPELINED, SMTPProtocol, factory
 from tests.support.session_support import PEER, PLAIN_TOK, options
 
@@ -235,4 +237,97 @@ def test_an_idle_client_is_closed_with_421(run: Callable[[Scenario], None]) -> N
             await asyncio.sleep(0.01)  # the timer's own clock: nothing to poll but time
         assert transport.closed
         assert transport.sent() == b"421 4.4.2 Idle for too long, closing connection\r\n"
+    run(scenario)
+
+
+def test_a_dribbling_client_is_cut_at_the_command_deadline(
+        run: Callable[[Scenario], None]) -> None:
+    """A byte every 10 ms keeps the idle timer (10 s) quiet; the command deadline (0.1 s
+    for the line) closes the connection anyway, on the protocol's own timer."""
+    async def scenario() -> None:
+        protocol, transport = connect(GatedHandler(), idle_timeout=10, command_timeout=0.1)
+        for _i in range(300):
+            if transport.closed:
+                break
+            protocol.data_received(b"x")
+            await asyncio.sleep(0.01)
+        assert transport.closed
+        assert transport.sent() == (b"421 4.4.2 Command line not complete in time, closing "
+                                    b"connection\r\n")
+    run(scenario)
+
+
+def test_the_session_deadline_waits_for_a_pending_commit(
+        run: Callable[[Scenario], None]) -> None:
+    async def scenario() -> None:
+        handler = GatedHandler()
+        protocol, transport = connect(handler, session_timeout=0.05)
+        protocol.data_received(b"HELO c\r\n" + MESSAGE)
+        transport.sent()
+        await asyncio.sleep(0.1)  # past the deadline, with the commit still pending
+        assert not transport.closed
+        handler.gate.set()
+        await until(lambda: transport.closed)
+        assert transport.sent() == (b"250 2.0.0 Ok: queued as 1\r\n421 4.4.2 Session time "
+                                    b"limit reached, closing connection\r\n")
+    run(scenario)
+
+
+def test_a_confirmation_runs_as_a_task_and_answers_mail(
+        run: Callable[[Scenario], None]) -> None:
+    async def scenario() -> None:
+        gate = asyncio.Event()
+
+        async def check() -> str | None:
+            await gate.wait()
+            return None
+
+        handler = GatedHandler()
+        handler.mail = lambda session, address: Confirm(check)  # type: ignore[method-assign]
+        protocol, transport = connect(handler)
+        protocol.data_received(b"HELO c\r\nMAIL FROM:<a@example.com>\r\nNOOP\r\n")
+        assert transport.sent() == b"250 mx.postlane.test\r\n"
+        gate.set()
+        await until(lambda: b"".join(transport.writes).endswith(b"250 2.0.0 OK\r\n"))
+        assert transport.sent() == b"250 2.1.0 OK\r\n250 2.0.0 OK\r\n"
+    run(scenario)
+
+
+def test_sessions_are_counted_in_and_out_once_however_they_end(
+        run: Callable[[Scenario], None]) -> None:
+    async def scenario() -> None:
+        caps = Admission(max_sessions=10, max_per_client=10)
+        for ending in ("quit", "lost", "both"):
+            protocol = factory(options(), GatedHandler(), caps)()
+            protocol.connection_made(FakeTransport())  # type: ignore[arg-type]
+            assert caps.active == 1
+            if ending in ("quit", "both"):
+                protocol.data_received(b"QUIT\r\n")
+            if ending in ("lost", "both"):
+                protocol.connection_lost(None)
+            assert caps.active == 0 and caps.per_client == {}
+    run(scenario)
+
+
+def test_over_the_cap_the_client_hears_421_and_nothing_is_read(
+        run: Callable[[Scenario], None]) -> None:
+    async def scenario() -> None:
+        handler = GatedHandler()
+        caps = Admission(max_sessions=10, max_per_client=1)
+        first = factory(options(), handler, caps)()
+        first.connection_made(FakeTransport())  # type: ignore[arg-type]
+        turned_away, transport = factory(options(), handler, caps)(), FakeTransport()
+        turned_away.connection_made(transport)  # type: ignore[arg-type]
+        assert transport.closed and transport.sent() == (
+            b"421 4.7.0 mx.postlane.test Too many connections from your address, try again "
+            b"later\r\n")
+        assert caps.active == 1  # the one turned away was never counted
+        assert turned_away.eof_received() is False
+        turned_away.data_received(b"NOOP\r\n")  # in flight already: ignored
+        turned_away.connection_lost(None)
+        assert transport.writes == [] and caps.active == 1
+        caps.max_sessions = 1
+        other = FakeTransport()
+        factory(options(), handler, caps)().connection_made(other)  # type: ignore[arg-type]
+        assert other.sent().startswith(b"421 4.7.0 mx.postlane.test Too many connections, ")
     run(scenario)

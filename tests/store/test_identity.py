@@ -1,6 +1,6 @@
 """Token -> identity (services.identity), on both databases: the answers SMTP AUTH, SMTP
-trusted networks, the API and the dashboard login share, and the trusted accept's check
-in the group-commit transaction."""
+trusted networks, the API and the dashboard login share, and the SMTP accept's check in
+the group-commit transaction (smtp/senders.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from postlane.accept import Accepted, Submission
 from postlane.domain.records import Identity
 from postlane.domain.types import DeliveryType, Source
 from postlane.services import identity
-from postlane.smtp.handler import SenderRefused, _accept_trusted_many
+from postlane.smtp.senders import SenderRefused, accept_many
 from postlane.store import servers, tokens
 from postlane.store.database import Database
 
@@ -53,18 +53,21 @@ def _submission(server_id: int) -> Submission:
                       recipients=["b@example.com"], raw=b"Subject: x\r\n\r\nx\r\n", size=20)
 
 
-def test_trusted_batch_checks_the_token_in_the_accept_transaction(db: Database) -> None:
-    server_id, token = _server(db, "Trusted")
+def test_an_smtp_batch_checks_each_token_in_the_accept_transaction(db: Database) -> None:
+    server_id, token = _server(db, "Sender")
+    other_id, other = _server(db, "Other")
     with db.write() as conn:
-        results = _accept_trusted_many(token, conn, [_submission(server_id) for _ in "ab"])
+        results = accept_many(conn, [(token, _submission(server_id)) for _ in "ab"])
     assert all(isinstance(result, Accepted) for result in results)
 
     with db.write() as conn:
         servers.update(conn, server_id, {"smtp_api_activated": False})
-        results = _accept_trusted_many(token, conn, [_submission(server_id) for _ in "ab"])
-    assert all(isinstance(result, SenderRefused) for result in results)
+        results = accept_many(conn, [(token, _submission(server_id)),
+                                     (other, _submission(other_id)),
+                                     (token, _submission(server_id))])
+    assert [type(result) for result in results] == [SenderRefused, Accepted, SenderRefused]
 
     with db.write() as conn:
         servers.delete(conn, server_id)
-        results = _accept_trusted_many(token, conn, [_submission(server_id)])
+        results = accept_many(conn, [(token, _submission(server_id))])
     assert isinstance(results[0], SenderRefused)

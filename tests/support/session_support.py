@@ -1,11 +1,13 @@
 """Driving the sans-I/O SMTP session (postlane/smtp/session.py) with bytes: a handler that
 records what the session asked it and refuses what it is told to, and a machine whose
-clock stands still so replies and trace headers are exact."""
+clocks stand still (the wall clock for exact trace headers, the deadlines' clock until a
+test moves it)."""
 
 from __future__ import annotations
 
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +55,19 @@ class FakeHandler:
         raise AssertionError("the session hands AUTH out as an event, it never awaits")
 
 
+@dataclass
+class SteppedClock:
+    """The deadlines' clock, moved by hand."""
+
+    now: float = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def options(**overrides: Any) -> Options:
     """A submission listener's options: AUTH required (not only over TLS), STARTTLS
     offered, 1000-byte messages."""
@@ -64,10 +79,12 @@ def options(**overrides: Any) -> Options:
     return Options(**values)
 
 
-def machine(handler: FakeHandler | None = None, **overrides: Any) -> SessionMachine:
-    """A session just connected; its greeting is already taken."""
+def machine(handler: FakeHandler | None = None, now: Callable[[], float] | None = None,
+            **overrides: Any) -> SessionMachine:
+    """A session just connected; its greeting is already taken. ``now`` is the
+    deadlines' clock (a SteppedClock of its own by default)."""
     made = SessionMachine(options(**overrides), handler or FakeHandler(), PEER,
-                          clock=lambda: NOW)
+                          clock=lambda: NOW, now=now or SteppedClock())
     assert made.take_output() == GREETING
     return made
 
@@ -86,9 +103,10 @@ def say(session: SessionMachine, data: bytes) -> bytes:
     return output
 
 
-def authenticated(handler: FakeHandler | None = None, **overrides: Any) -> SessionMachine:
+def authenticated(handler: FakeHandler | None = None, now: Callable[[], float] | None = None,
+                  **overrides: Any) -> SessionMachine:
     """After EHLO and a successful AUTH PLAIN."""
-    session = machine(handler, **overrides)
+    session = machine(handler, now, **overrides)
     say(session, b"EHLO client.example\r\n")
     _, event = talk(session, b"AUTH PLAIN " + PLAIN_TOK + b"\r\n")
     assert event is not None
