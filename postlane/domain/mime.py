@@ -3,8 +3,10 @@ for viewing, dumps and onward delivery, whichever front door it came through."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, getaddresses, make_msgid
 from typing import Any
 
 from postlane.domain import limits
@@ -33,7 +35,18 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
     for att in attachments:
         _attach(msg, att)
     _refuse_line_breaks(msg)
+    if _needs_utf8_headers(addressed.values()):
+        # RFC 6532: an internationalised address can only be written as UTF-8 (an
+        # encoded word is not an address); such mail needs SMTPUTF8 to travel anyway.
+        return msg.as_bytes(policy=policy.SMTPUTF8)
     return bytes(msg)
+
+
+def _needs_utf8_headers(fields: Iterable[str]) -> bool:
+    """True when an address (not just its display name) has a non-ASCII local part or
+    domain."""
+    return any(not address.isascii()
+               for field in fields for _, address in getaddresses([field]) if field)
 
 
 def _set_bodies(msg: EmailMessage, text_body: str | None, html_body: str | None) -> None:
