@@ -2,7 +2,8 @@
 smarthosts: recipients named hard* get 550, full* 452, soft<N>* 451 for their first N
 attempts, drop* recipients see the connection closed at RCPT, and a message with a
 reject-data* recipient gets 554 at DATA. Options: offer SMTPUTF8 (RFC 6531) or not, and
-answer every MAIL FROM with a fixed reply (a server that always defers)."""
+answer every MAIL FROM with a fixed reply (a server that always defers). It counts the
+connections it accepted, and each message received names the connection it came in on."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ class Received:
     login: str | None
     #: The MAIL FROM parameters (e.g. SMTPUTF8, BODY=8BITMIME), upper-cased.
     mail_options: list[str] = field(default_factory=list)
+    #: Which connection carried it (1 for the peer's first), to see sessions reused.
+    connection: int = 0
+
+
+class _Counted(SMTP):
+    """aiosmtpd's server, numbered by the connection it serves."""
+
+    def __init__(self, number: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.number = number
 
 
 @dataclass
@@ -45,6 +56,8 @@ class RulePeer:
     received: list[Received] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
     max_concurrent: int = 0
+    #: How many SMTP connections the peer has accepted.
+    connections: int = 0
     _active: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -92,7 +105,8 @@ class RulePeer:
             with self._lock:
                 self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos),
                                               envelope.original_content or b"", login,
-                                              [o.upper() for o in envelope.mail_options]))
+                                              [o.upper() for o in envelope.mail_options],
+                                              getattr(server, "number", 0)))
             return "250 2.0.0 Ok: accepted by the peer"
         finally:
             with self._lock:
@@ -119,11 +133,14 @@ class RulePeer:
             self._loop = loop
 
             def factory() -> SMTP:
-                return SMTP(self, hostname="peer.test", tls_context=context,
-                            authenticator=self._authenticate if self.require_auth else None,
-                            auth_required=self.require_auth is not None,
-                            auth_require_tls=context is not None,
-                            enable_SMTPUTF8=self.smtputf8, loop=loop)
+                with self._lock:
+                    self.connections += 1
+                    number = self.connections
+                return _Counted(number, self, hostname="peer.test", tls_context=context,
+                                authenticator=self._authenticate if self.require_auth else None,
+                                auth_required=self.require_auth is not None,
+                                auth_require_tls=context is not None,
+                                enable_SMTPUTF8=self.smtputf8, loop=loop)
 
             self._server = loop.run_until_complete(loop.create_server(factory, sock=sock))
             ready.set()
