@@ -1,4 +1,5 @@
-"""One outbound SMTP transaction with per-recipient results (aiosmtplib).
+"""Outbound SMTP transactions with per-recipient results (aiosmtplib), several per
+session (RFC 5321 §4.1.4).
 
 Only what the receiving server says about a recipient (RCPT or DATA) can make a
 permanent failure; connection, TLS, AUTH and MAIL FROM trouble is ours or the network's,
@@ -72,29 +73,87 @@ def _by_code(code: int, text: str, peer: Peer) -> RcptResult:
     return RcptResult(verdict, code, text, peer.label)
 
 
+#: At most this many mail transactions in one SMTP session (RSET, MAIL, RCPT, DATA again:
+#: RFC 5321 §4.1.4), then a new one, as Postfix's smtp_connection_reuse_count_limit does:
+#: reuse saves a TCP, EHLO and TLS handshake per recipient, and the bound keeps one
+#: session from holding a destination's slot for ever.
+MAX_TRANSACTIONS_PER_SESSION = 100
+
+#: One mail transaction: its envelope sender and its recipients.
+Transaction = tuple[str, Sequence[str]]
+
+
 async def transact(peer: Peer, helo: str, mail_from: str, rcpts: Sequence[str], raw: bytes,
                    timeout: float) -> dict[str, RcptResult]:
     """Deliver ``raw`` to ``rcpts`` through ``peer``; every recipient gets a result."""
+    return await transact_each(peer, helo, [(mail_from, rcpts)], raw, timeout)
+
+
+async def transact_each(peer: Peer, helo: str, transactions: Sequence[Transaction],
+                        raw: bytes, timeout: float) -> dict[str, RcptResult]:
+    """Deliver ``raw`` in each transaction, in order, as many as possible per session (the
+    caller keeps a batch within MAX_TRANSACTIONS_PER_SESSION); every recipient gets a
+    result. One transaction's refusal does not stop the next; when the server hangs up
+    in one, the rest go on in a new session, so a recipient that makes it hang up cannot
+    hold back the others on every retry. Each session settles at least one transaction,
+    so this ends."""
     results: dict[str, RcptResult] = {}
+    todo = list(transactions)
+    while todo:
+        todo = await _session(peer, helo, todo, raw, timeout, results)
+    return results
+
+
+async def _session(peer: Peer, helo: str, todo: list[Transaction], raw: bytes,
+                   timeout: float, results: dict[str, RcptResult]) -> list[Transaction]:
+    """One session for ``todo``; returns the transactions left for a new one. A session
+    that cannot be set up (connect, TLS, AUTH, EHLO) or that times out gives every
+    recipient it left unsettled a temporary failure, and leaves nothing for another."""
     client: aiosmtplib.SMTP | None = None
+    everyone = [rcpt for _, rcpts in todo for rcpt in rcpts]
     try:
         client = aiosmtplib.SMTP(
             hostname=peer.host, port=peer.port, local_hostname=helo, timeout=timeout,
             use_tls=peer.use_tls, start_tls=peer.start_tls, validate_certs=peer.validate_certs,
             username=peer.username, password=peer.password, tls_context=peer.tls_context)
         await client.connect()
-        await _envelope_and_data(client, peer, mail_from, rcpts, raw, results)
+        ip = _peer_ip(client)
+        await _greet(client)
+        for index, (mail_from, rcpts) in enumerate(todo):
+            if not await _one(client, peer, ip, index > 0, mail_from, rcpts, raw, results):
+                return todo[index + 1:]
         await client.quit()
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-        _unsettled(results, rcpts, peer, int(getattr(exc, "code", 0) or 0),
-                   f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
+        _unsettled(results, everyone, peer, *_failure(exc))
     except Exception as exc:  # a bug or a library surprise: ours, so temporary, never lost
-        log.exception("SMTP transaction with %s failed unexpectedly", peer.label)
-        _unsettled(results, rcpts, peer, 0, f"Unexpected error: {type(exc).__name__}: {exc}")
+        log.exception("SMTP session with %s failed unexpectedly", peer.label)
+        _unsettled(results, everyone, peer, 0, f"Unexpected error: {type(exc).__name__}: {exc}")
     finally:
         if client is not None and client.is_connected:
             client.close()
-    return results
+    return []
+
+
+async def _one(client: aiosmtplib.SMTP, peer: Peer, ip: str, again: bool, mail_from: str,
+               rcpts: Sequence[str], raw: bytes, results: dict[str, RcptResult]) -> bool:
+    """One transaction (after RSET when ``again``); True while the session can go on.
+    Its own trouble (a refused MAIL FROM, a hang-up) is a temporary failure of its
+    unsettled recipients alone; a timeout is the session's (raised)."""
+    try:
+        if again:
+            await client.rset()
+        await _envelope_and_data(client, peer, ip, mail_from, rcpts, raw, results)
+    except TimeoutError:
+        raise
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        _unsettled(results, rcpts, peer, *_failure(exc))
+    return client.is_connected
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """The reply code (0 for none) and the text of a failed command or connection."""
+    return (int(getattr(exc, "code", 0) or 0),
+            f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}")
 
 
 def _unsettled(results: dict[str, RcptResult], rcpts: Sequence[str], peer: Peer, code: int,
@@ -104,12 +163,10 @@ def _unsettled(results: dict[str, RcptResult], rcpts: Sequence[str], peer: Peer,
         results.setdefault(rcpt, RcptResult(Verdict.TRANSIENT, code, text, peer.label))
 
 
-async def _envelope_and_data(client: aiosmtplib.SMTP, peer: Peer, mail_from: str,
+async def _envelope_and_data(client: aiosmtplib.SMTP, peer: Peer, ip: str, mail_from: str,
                              rcpts: Sequence[str], raw: bytes,
                              results: dict[str, RcptResult]) -> None:
     """MAIL, RCPT for each recipient the peer can take, then DATA if any was accepted."""
-    ip = _peer_ip(client)
-    await _greet(client)
     utf8 = client.supports_extension("smtputf8")
     sender = envelope_form(mail_from, utf8)
     if isinstance(sender, RcptResult):  # our envelope sender: our problem, so temporary

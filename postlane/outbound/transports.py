@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -17,14 +17,37 @@ import dns.resolver
 
 from postlane.config import Settings
 from postlane.domain import network
-from postlane.outbound.smtp_client import Peer, RcptResult, Verdict, transact
+from postlane.outbound.smtp_client import (
+    MAX_TRANSACTIONS_PER_SESSION,
+    Peer,
+    RcptResult,
+    Transaction,
+    Verdict,
+    transact_each,
+)
 
 log = logging.getLogger(__name__)
 
 
 class Transport(Protocol):
-    async def send(self, mail_from: str, rcpts: Sequence[str],
-                   raw: bytes) -> dict[str, RcptResult]: ...
+    async def send_each(self, transactions: Sequence[Transaction],
+                        raw: bytes) -> dict[str, RcptResult]:
+        """``raw`` in each (mail_from, rcpts) transaction; a result for every recipient.
+        The transactions to one destination share sessions (up to
+        MAX_TRANSACTIONS_PER_SESSION each), within the per-destination cap."""
+        ...
+
+
+def batches(transactions: Sequence[Transaction]) -> list[list[Transaction]]:
+    """The transactions cut into runs of at most MAX_TRANSACTIONS_PER_SESSION, one session
+    each, in their order."""
+    size = MAX_TRANSACTIONS_PER_SESSION
+    return [list(transactions[i:i + size]) for i in range(0, len(transactions), size)]
+
+
+async def _merged(parts: Sequence[Awaitable[dict[str, RcptResult]]]) -> dict[str, RcptResult]:
+    return {rcpt: result for part in await asyncio.gather(*parts)
+            for rcpt, result in part.items()}
 
 
 class DomainLimiter:
@@ -66,10 +89,13 @@ class RelayTransport:
     def __init__(self, peer: Peer, helo: str, timeout: float, limiter: DomainLimiter) -> None:
         self.peer, self.helo, self.timeout, self.limiter = peer, helo, timeout, limiter
 
-    async def send(self, mail_from: str, rcpts: Sequence[str],
-                   raw: bytes) -> dict[str, RcptResult]:
+    async def send_each(self, transactions: Sequence[Transaction],
+                        raw: bytes) -> dict[str, RcptResult]:
+        return await _merged([self._session(batch, raw) for batch in batches(transactions)])
+
+    async def _session(self, batch: list[Transaction], raw: bytes) -> dict[str, RcptResult]:
         async with self.limiter.slot(self.peer.host):
-            return await transact(self.peer, self.helo, mail_from, rcpts, raw, self.timeout)
+            return await transact_each(self.peer, self.helo, batch, raw, self.timeout)
 
 
 class MxTransport:
@@ -83,41 +109,53 @@ class MxTransport:
             self.resolver.port = settings.dns_port
         self.resolver.lifetime = settings.delivery_timeout_seconds
 
-    async def send(self, mail_from: str, rcpts: Sequence[str],
-                   raw: bytes) -> dict[str, RcptResult]:
-        by_domain: dict[str, list[str]] = defaultdict(list)
-        for rcpt in rcpts:
-            by_domain[rcpt.rpartition("@")[2].lower()].append(rcpt)
+    async def send_each(self, transactions: Sequence[Transaction],
+                        raw: bytes) -> dict[str, RcptResult]:
+        by_domain: dict[str, list[Transaction]] = defaultdict(list)
+        for mail_from, rcpts in transactions:  # a transaction per domain it reaches
+            split: dict[str, list[str]] = defaultdict(list)
+            for rcpt in rcpts:
+                split[rcpt.rpartition("@")[2].lower()].append(rcpt)
+            for domain, piece in split.items():
+                by_domain[domain].append((mail_from, piece))
         results: dict[str, RcptResult] = {}
         groups = list(by_domain.items())
         # One domain's surprise must not lose the others' results (they were sent).
-        parts = await asyncio.gather(*(self._domain(d, mail_from, group, raw)
-                                       for d, group in groups), return_exceptions=True)
+        parts = await asyncio.gather(*(self._domain(d, group, raw) for d, group in groups),
+                                     return_exceptions=True)
         for (domain, group), part in zip(groups, parts, strict=True):
             if isinstance(part, BaseException):
                 if not isinstance(part, Exception):
                     raise part
                 log.error("delivery to %s failed unexpectedly", domain, exc_info=part)
                 text = f"Unexpected error delivering to {domain}: {type(part).__name__}: {part}"
-                part = dict.fromkeys(group, RcptResult(Verdict.TRANSIENT, 0, text))
+                failed = RcptResult(Verdict.TRANSIENT, 0, text)
+                part = {rcpt: failed for _, rcpts in group for rcpt in rcpts}
             results.update(part)
         return results
 
-    async def _domain(self, domain: str, mail_from: str, rcpts: list[str],
+    async def _domain(self, domain: str, transactions: list[Transaction],
                       raw: bytes) -> dict[str, RcptResult]:
+        rcpts = [rcpt for _, group in transactions for rcpt in group]
         hosts, failure = await self.mx_hosts(domain)
         if failure is not None:
             return dict.fromkeys(rcpts, failure)
         pairs, refused = await self.addresses(hosts)
         if not pairs and refused is not None:
             return dict.fromkeys(rcpts, refused)
+        return await _merged([self._session(domain, pairs, batch, raw)
+                              for batch in batches(transactions)])
+
+    async def _session(self, domain: str, pairs: list[tuple[str, str]],
+                       batch: list[Transaction], raw: bytes) -> dict[str, RcptResult]:
+        """One batch to the first MX host that answers, within the domain's cap."""
         unreachable = RcptResult(Verdict.TRANSIENT, 0, f"no MX host of {domain} answered")
-        last: dict[str, RcptResult] = dict.fromkeys(rcpts, unreachable)
+        last = {rcpt: unreachable for _, rcpts in batch for rcpt in rcpts}
         async with self.limiter.slot(domain):
             for host, address in pairs:
                 peer = Peer(host=address, port=self.settings.mx_port, name=host)
-                last = await transact(peer, self.settings.smtp_hostname, mail_from, rcpts, raw,
-                                      self.settings.delivery_timeout_seconds)
+                last = await transact_each(peer, self.settings.smtp_hostname, batch, raw,
+                                           self.settings.delivery_timeout_seconds)
                 # Try the next MX only when this one could not be reached at all.
                 if any(r.code for r in last.values()) or all(
                         r.verdict is not Verdict.TRANSIENT for r in last.values()):

@@ -12,7 +12,6 @@ gave no result for is retried like a 4xx, so none is ever left Queued by a deliv
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -92,12 +91,12 @@ async def _send_each(transport: Transport, signer: verp.Signer, message: Message
                      pending: Sequence[Recipient], raw: bytes) -> dict[str, RcptResult]:
     """One SMTP transaction per recipient, each with the return path whose VERP token
     binds that recipient alone (a report can then only be about him: pipeline.dsn).
-    The transport's per-destination cap still bounds how many run at once."""
+    The transport runs those to one destination over shared sessions, within its
+    per-destination cap."""
     by_address = {r.address: r for r in pending}  # an address listed twice gets one copy
-    parts = await asyncio.gather(*(
-        transport.send(signer.return_path(message.id, r.email), [address], raw)
-        for address, r in by_address.items()))
-    return {address: result for part in parts for address, result in part.items()}
+    return await transport.send_each(
+        [(signer.return_path(message.id, r.email), [address])
+         for address, r in by_address.items()], raw)
 
 
 #: For a recipient the transport returned nothing about (it should not happen): retried.
