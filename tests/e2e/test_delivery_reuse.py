@@ -95,6 +95,6 @@ def test_a_hang_up_leaves_the_rest_to_a_new_session(
     latest = settled(api, "drop@example.test, a@example.test, b@example.test")
     assert (latest["a@example.test"], latest["b@example.test"]) == ("Delivered", "Delivered")
     assert latest["drop@example.test"] == "Bounced"  # retried until the schedule ran out
-    first = [got for got in peer.received if got.connection == 2]
-    assert sorted(r for got in first for r in got.rcpts) == ["a@example.test",
+    second = [got for got in peer.received if got.connection == 2]
+    assert sorted(r for got in second for r in got.rcpts) == ["a@example.test",
                                                              "b@example.test"]
