@@ -46,7 +46,12 @@ class Settings(BaseModel):
     worker_concurrency: int = 64
     worker_poll_seconds: float = 0.25
     worker_lease_seconds: float = 120.0
-    webhook_timeout_seconds: float = 10.0
+    #: Deadline for one webhook POST, the whole exchange (connect, send, the answer's
+    #: headers and body): a receiver that trickles bytes cannot extend it.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: At most this much of a webhook answer's body is read (only the status matters);
+    #: 64 KiB keeps the connection reusable after any ordinary answer.
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
     #: Multiplies every retry schedule; tests and demos shrink it.
     retry_scale: float = 1.0
     #: Messages, events, bounces, webhook logs, reports and finished jobs older than

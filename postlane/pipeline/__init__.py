@@ -102,7 +102,8 @@ async def _deliver(res: Resources, job: Job) -> None:
 async def _notify(res: Resources, job: Job) -> None:
     await notify.run(res.db, res.tx, res.clients.pick(), job,
                      res.settings.webhook_timeout_seconds,
-                     BY_KIND[JobKind.NOTIFY].retry_in(res.settings.retry_scale))
+                     BY_KIND[JobKind.NOTIFY].retry_in(res.settings.retry_scale),
+                     max_response_bytes=res.settings.webhook_max_response_bytes)
 
 
 def _dsn(conn: Transaction, job: Job, settings: Settings) -> None:

@@ -117,13 +117,14 @@ class _Delivered:
 
 
 async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: jobs.Job,
-              timeout: float, retry_in: RetryIn) -> None:
-    """``retry_in`` is the registry's schedule for notify jobs (pipeline.Stage)."""
+              timeout: float, retry_in: RetryIn, *, max_response_bytes: int) -> None:
+    """``retry_in`` is the registry's schedule for notify jobs (pipeline.Stage);
+    ``timeout`` and ``max_response_bytes`` bound each POST (outbound.webhooks.post)."""
     delivery = await db.run(_load, db, int(job.ref))
     if delivery is None or delivery.state is DeliveryState.DELIVERED:
         await tx.submit(functools.partial(jobs.complete, job=job))
         return
-    result = await post(client, delivery, timeout)
+    result = await post(client, delivery, timeout, max_response_bytes)
     delay = None if result.give_up else retry_in(job.attempts)
     final = result.delivered or delay is None or job.attempts >= job.max_attempts
     if result.delivered:  # the common case: many are recorded together
