@@ -49,6 +49,12 @@ class Settings(BaseModel):
     #: Deadline for one webhook POST, the whole exchange (connect, send, the answer's
     #: headers and body): a receiver that trickles bytes cannot extend it.
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: The share of worker_concurrency that webhook POSTs (notify jobs) may hold at once:
+    #: receivers that hang cannot take the slots screen, deliver and dsn need. Half.
+    webhook_worker_share: float = Field(default=0.5, gt=0, le=1)
+    #: Webhook POSTs of one server that a worker runs at once: one server's hanging
+    #: receivers hold at most this many slots. Eight keep a fast receiver busy.
+    webhook_concurrency_per_server: int = Field(default=8, ge=1)
     #: At most this much of a webhook answer's body is read (only the status matters);
     #: 64 KiB keeps the connection reusable after any ordinary answer.
     webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)

@@ -128,5 +128,7 @@ def enqueue(conn: Transaction, kind: JobKind, ref: str, run_at: datetime | None 
 
 
 def enqueue_many(conn: Transaction, kind: JobKind, refs: Sequence[str],
-                 run_at: datetime | None = None) -> None:
-    jobs.enqueue_many(conn, kind, refs, BY_KIND[kind].max_attempts, run_at)
+                 run_at: datetime | None = None,
+                 server_ids: Sequence[int] | None = None) -> None:
+    """``server_ids``, one per ref, for kinds that claims limit per server (notify)."""
+    jobs.enqueue_many(conn, kind, refs, BY_KIND[kind].max_attempts, run_at, server_ids)

@@ -69,7 +69,8 @@ def enqueue_many(conn: Transaction, notices: Sequence[Notice]) -> int:
     delivery_ids = webhooks.add_deliveries(conn, rows)
     from postlane import pipeline  # the registry imports this module: looked up when run
 
-    pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids])
+    pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids],
+                          server_ids=[row["server_id"] for row in rows])
     return len(delivery_ids)
 
 

@@ -7,8 +7,10 @@ state "failed", visible and retryable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -29,30 +31,75 @@ def enqueue(conn: Connection, kind: JobKind, ref: str, max_attempts: int,
 
 
 def enqueue_many(conn: Connection, kind: JobKind, refs: Sequence[str], max_attempts: int,
-                 run_at: datetime | None = None) -> None:
+                 run_at: datetime | None = None,
+                 server_ids: Sequence[int] | None = None) -> None:
+    """``server_ids`` (one per ref) where claims limit the kind per server (notify)."""
     if not refs:
         return
     now = utcnow()
+    servers: Sequence[int | None] = server_ids if server_ids is not None else [None] * len(refs)
     conn.execute(jobs.insert(), [
         {"kind": kind.value, "ref": ref, "state": JobState.QUEUED.value, "attempts": 0,
-         "max_attempts": max_attempts, "run_at": run_at or now, "created_at": now}
-        for ref in refs
+         "max_attempts": max_attempts, "run_at": run_at or now, "created_at": now,
+         "server_id": server_id}
+        for ref, server_id in zip(refs, servers, strict=True)
     ])
 
 
-def claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> list[Job]:
-    """Lease up to ``limit`` due jobs. PostgreSQL skips rows other workers hold; SQLite
-    serialises writers, so the same query is safe there too."""
+@dataclass(frozen=True)
+class Quota:
+    """How many more jobs of ``kind`` a claim may take: ``free`` in all, and per server
+    ``per_server`` less what that server's jobs of the kind already hold (``running``).
+    Jobs beyond it are not claimed at all (no attempt spent): they wait, due, until a
+    worker has room for them."""
+
+    kind: JobKind
+    free: int
+    per_server: int
+    running: Mapping[int, int] = field(default_factory=dict)
+
+    def admits(self) -> sa.ColumnElement[bool]:
+        """The due jobs a claim under this quota may consider."""
+        others = jobs.c.kind != self.kind.value
+        if self.free <= 0:
+            return others
+        full = [server for server, n in self.running.items() if n >= self.per_server]
+        if not full:
+            return sa.true()
+        return sa.or_(others, jobs.c.server_id.is_(None), jobs.c.server_id.not_in(full))
+
+    def take(self, rows: Sequence[Any]) -> list[Any]:
+        """Those of ``rows`` (in claim order) that fit, counting the ones taken before."""
+        taken, running, fits = 0, dict(self.running), []
+        for row in rows:
+            if row.kind == self.kind.value:
+                server = row.server_id
+                if taken >= self.free or (server is not None
+                                          and running.get(server, 0) >= self.per_server):
+                    continue
+                taken += 1
+                if server is not None:
+                    running[server] = running.get(server, 0) + 1
+            fits.append(row)
+        return fits
+
+
+def claim(conn: Connection, owner: str, limit: int, lease_seconds: float,
+          quota: Quota | None = None) -> list[Job]:
+    """Lease up to ``limit`` due jobs, within ``quota``. PostgreSQL skips rows other
+    workers hold; SQLite serialises writers, so the same query is safe there too."""
     now = utcnow()
     due = (
-        sa.select(jobs.c.id)
+        sa.select(jobs.c.id, jobs.c.kind, jobs.c.server_id)
         .where(jobs.c.state == JobState.QUEUED.value, jobs.c.run_at <= now,
-               sa.or_(jobs.c.leased_until.is_(None), jobs.c.leased_until < now))
+               sa.or_(jobs.c.leased_until.is_(None), jobs.c.leased_until < now),
+               quota.admits() if quota is not None else sa.true())
         .order_by(jobs.c.run_at, jobs.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = list(conn.execute(due).scalars())
+    found = conn.execute(due).all()
+    ids = [row.id for row in (quota.take(found) if quota is not None else found)]
     if not ids:
         return []
     rows = conn.execute(
@@ -60,9 +107,10 @@ def claim(conn: Connection, owner: str, limit: int, lease_seconds: float) -> lis
         .where(jobs.c.id.in_(ids))
         .values(lease_owner=owner, leased_until=now + timedelta(seconds=lease_seconds),
                 attempts=jobs.c.attempts + 1)
-        .returning(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.max_attempts)
+        .returning(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.max_attempts,
+                   jobs.c.server_id)
     ).all()
-    return [Job(r.id, JobKind(r.kind), r.ref, r.attempts, r.max_attempts, owner)
+    return [Job(r.id, JobKind(r.kind), r.ref, r.attempts, r.max_attempts, owner, r.server_id)
             for r in sorted(rows, key=lambda r: r.id)]
 
 
@@ -126,10 +174,12 @@ def counts(conn: Connection) -> dict[str, int]:
     return {str(state): int(n) for state, n in rows}
 
 
-def next_run_at(conn: Connection) -> datetime | None:
-    """When the earliest queued job becomes claimable (due and not leased): lets an idle
-    worker sleep precisely instead of spinning while another worker holds a lease."""
+def next_run_at(conn: Connection, quota: Quota | None = None) -> datetime | None:
+    """When the earliest queued job becomes claimable (due, not leased, and within
+    ``quota``): lets an idle worker sleep precisely instead of spinning while another
+    worker holds a lease, or while due jobs wait for room under the quota."""
     claimable_at = sa.case((jobs.c.leased_until > jobs.c.run_at, jobs.c.leased_until),
                            else_=jobs.c.run_at)
     return conn.execute(sa.select(sa.func.min(claimable_at))
-                        .where(jobs.c.state == JobState.QUEUED.value)).scalar()
+                        .where(jobs.c.state == JobState.QUEUED.value,
+                               quota.admits() if quota is not None else sa.true())).scalar()

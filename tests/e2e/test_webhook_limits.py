@@ -23,7 +23,7 @@ DEADLINE = 1.0
 #: The first retry comes this long after a failed attempt.
 FIRST_GAP = 0.5
 #: Scheduling slack on a busy machine: the POST ends at the deadline plus at most this.
-SLACK = 1.5
+SLACK = 2.0
 
 
 @pytest.fixture
@@ -67,7 +67,8 @@ def test_a_trickling_receiver_is_given_up_at_the_deadline(
     assert first.closed_at is not None, "the worker never let go of the first POST"
     held = first.closed_at - first.accepted_at
     assert DEADLINE * 0.9 <= held <= DEADLINE + SLACK, held
-    assert second.accepted_at - first.closed_at >= FIRST_GAP * 0.9  # the schedule's wait
+    # The schedule's wait (less the moment the receiver may take to notice the close).
+    assert second.accepted_at - first.closed_at >= FIRST_GAP - 0.2
 
     row = delivery_when(api, lambda d: d["Attempts"] >= 1)
     assert row["State"] == "retrying"

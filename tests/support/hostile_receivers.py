@@ -9,6 +9,7 @@ worker still waiting on one is released at once.
 
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import threading
@@ -153,13 +154,13 @@ class HostileReceiver:
     def stop(self) -> None:
         self._stopping.set()
         if self._listener is not None:
+            with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
         with self._lock:
             for sock in self._sockets:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
 
     def _accept(self) -> None:
@@ -168,6 +169,9 @@ class HostileReceiver:
             try:
                 sock, _ = self._listener.accept()
             except OSError:
+                return
+            if self._stopping.is_set():
+                sock.close()
                 return
             record = Connection(time.monotonic())
             with self._lock:
