@@ -82,6 +82,8 @@ class DeliveryState(StrEnum):
     RETRYING = "retrying"
     DELIVERED = "delivered"
     FAILED = "failed"
+    #: Its webhook was deleted (or the server's hook URL cleared) before it got through.
+    CANCELLED = "cancelled"
 
 
 class WebhookTrigger(StrEnum):

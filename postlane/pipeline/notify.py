@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ from postlane.domain.records import Bounce, Server, Webhook, WebhookDelivery
 from postlane.domain.retry import RetryIn
 from postlane.domain.types import DeliveryState, JobKind, WebhookTrigger
 from postlane.outbound.webhooks import post
-from postlane.store import Transaction, jobs, webhooks
+from postlane.store import Transaction, jobs, servers, webhooks
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -121,10 +121,20 @@ async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: 
               timeout: float, retry_in: RetryIn, *, max_response_bytes: int) -> None:
     """``retry_in`` is the registry's schedule for notify jobs (pipeline.Stage);
     ``timeout`` and ``max_response_bytes`` bound each POST (outbound.webhooks.post)."""
-    delivery = await db.run(_load, db, int(job.ref))
-    if delivery is None or delivery.state is DeliveryState.DELIVERED:
+    loaded = await db.run(_load, db, int(job.ref))
+    if loaded is None:  # nothing left to do: delivered, cancelled, or its server deleted
         await tx.submit(functools.partial(jobs.complete, job=job))
         return
+    delivery, target = loaded
+    if target is None:  # its webhook was deleted, or the hook URL cleared, since
+        await tx.submit(functools.partial(_cancel, job=job, why=_gone(delivery)))
+        return
+    if _moved(delivery, target):  # changed since: the new target, never the old one
+        delivery = replace(delivery, url=target.url, http_auth=target.http_auth,
+                           http_headers=target.http_headers)
+        await tx.submit(functools.partial(webhooks.retarget, delivery_id=delivery.id,
+                                          url=target.url, http_auth=target.http_auth,
+                                          http_headers=target.http_headers))
     result = await post(client, delivery, timeout, max_response_bytes)
     delay = None if result.give_up else retry_in(job.attempts)
     final = result.delivered or delay is None or job.attempts >= job.max_attempts
@@ -139,9 +149,53 @@ async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: 
                                       status=result.status, error=result.error, delay=delay))
 
 
-def _load(db: Database, delivery_id: int) -> WebhookDelivery | None:
+def _load(db: Database, delivery_id: int) -> tuple[WebhookDelivery, Target | None] | None:
+    """The delivery and where it goes now; None when nothing is left to do."""
     with db.read() as conn:
-        return webhooks.get_delivery(conn, delivery_id)
+        delivery = webhooks.get_delivery(conn, delivery_id)
+        if delivery is None or delivery.state in _SETTLED:
+            return None
+        return delivery, _current_target(conn, delivery)
+
+
+#: Deliveries whose job has nothing more to do (a failed one runs again when retried).
+_SETTLED = (DeliveryState.DELIVERED, DeliveryState.CANCELLED)
+
+#: The trigger whose legacy hook URL a record type goes to (the server's BounceHookUrl
+#: takes spam complaints too).
+_LEGACY_TRIGGERS = {"Bounce": WebhookTrigger.BOUNCE,
+                    "SpamComplaint": WebhookTrigger.SPAM_COMPLAINT,
+                    "Delivery": WebhookTrigger.DELIVERY}
+
+
+def _current_target(conn: Transaction, delivery: WebhookDelivery) -> Target | None:
+    """The delivery's webhook (or the server's hook URL for its record type) as it is
+    now, which may have changed since it was queued; None when it is gone."""
+    if delivery.webhook_id is not None:
+        hook = webhooks.get(conn, delivery.server_id, delivery.webhook_id)
+        return None if hook is None else Target(hook.id, hook.url, hook.http_auth,
+                                                list(hook.http_headers or []), False)
+    server = servers.get(conn, delivery.server_id)
+    trigger = _LEGACY_TRIGGERS.get(delivery.record_type)
+    if server is None or trigger is None:
+        return None
+    return _legacy_target(server, trigger)
+
+
+def _moved(delivery: WebhookDelivery, target: Target) -> bool:
+    return ((delivery.url, delivery.http_auth, delivery.http_headers or [])
+            != (target.url, target.http_auth, target.http_headers))
+
+
+def _gone(delivery: WebhookDelivery) -> str:
+    if delivery.webhook_id is not None:
+        return f"Cancelled: webhook {delivery.webhook_id} no longer exists"
+    return f"Cancelled: the server has no hook URL for {delivery.record_type} records now"
+
+
+def _cancel(conn: Transaction, *, job: jobs.Job, why: str) -> None:
+    webhooks.cancel(conn, int(job.ref), why)
+    jobs.complete(conn, job)
 
 
 def _record_delivered(conn: Transaction, done: Sequence[_Delivered]) -> list[None]:

@@ -20,6 +20,9 @@ from postlane.domain.jobs import Job as Job
 from postlane.domain.types import JobKind, JobState
 from postlane.store.schema import jobs, utcnow
 
+#: Refs per statement where a list of them can be long (SQLite binds at most 32766).
+_CHUNK = 1000
+
 
 class LeaseLost(Exception):
     """Our lease expired and another worker took the job: our result must not count."""
@@ -149,12 +152,30 @@ def fail(conn: Connection, job: Job, error: str, retry_in: float | None) -> None
                                      jobs.c.state == JobState.QUEUED.value).values(**values))
 
 
-def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1) -> bool:
-    """Put a failed (or waiting) job back at the head of the queue: the retry button."""
+def finish(conn: Connection, kind: JobKind, refs: Sequence[str], note: str) -> None:
+    """End the queued jobs of ``kind`` for ``refs`` without running them (what they were
+    for is gone); ``note`` says why. One running now loses its lease: its result does
+    not count."""
+    now = utcnow()
+    for start in range(0, len(refs), _CHUNK):
+        conn.execute(jobs.update()
+                     .where(jobs.c.kind == kind.value,
+                            jobs.c.ref.in_(list(refs[start:start + _CHUNK])),
+                            jobs.c.state == JobState.QUEUED.value)
+                     .values(state=JobState.DONE.value, finished_at=now, leased_until=None,
+                             last_error=note[:4000]))
+
+
+def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1, *,
+              done_too: bool = False) -> bool:
+    """Put a failed (or waiting) job back at the head of the queue: the retry button.
+    ``done_too`` for a job that ended without running to its end (:func:`finish`)."""
+    states = [JobState.FAILED.value, JobState.QUEUED.value]
+    if done_too:
+        states.append(JobState.DONE.value)
     result = conn.execute(
         jobs.update()
-        .where(jobs.c.kind == kind.value, jobs.c.ref == ref,
-               jobs.c.state.in_([JobState.FAILED.value, JobState.QUEUED.value]))
+        .where(jobs.c.kind == kind.value, jobs.c.ref == ref, jobs.c.state.in_(states))
         .values(state=JobState.QUEUED.value, run_at=utcnow(), finished_at=None,
                 max_attempts=jobs.c.attempts + extra_attempts)
     )

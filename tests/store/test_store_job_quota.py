@@ -33,8 +33,8 @@ def _claim(db: Database, quota: jobs.Quota, limit: int = 100) -> list[jobs.Job]:
 
 def _attempts(db: Database) -> dict[str, int]:
     with db.read() as conn:
-        rows = conn.execute(sa.select(jobs_table.c.ref, jobs_table.c.attempts)).tuples()
-        return dict(rows.all())
+        rows = conn.execute(sa.select(jobs_table.c.ref, jobs_table.c.attempts)).all()
+        return dict(rows)
 
 
 def test_per_server_share_and_the_kinds_behind(db: Database) -> None:
