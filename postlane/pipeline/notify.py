@@ -152,10 +152,11 @@ async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: 
 def _load(db: Database, delivery_id: int) -> tuple[WebhookDelivery, Target | None] | None:
     """The delivery and where it goes now; None when nothing is left to do."""
     with db.read() as conn:
-        delivery = webhooks.get_delivery(conn, delivery_id)
-        if delivery is None or delivery.state in _SETTLED:
+        found = webhooks.get_delivery_and_hook(conn, delivery_id)
+        if found is None or found[0].state in _SETTLED:
             return None
-        return delivery, _current_target(conn, delivery)
+        delivery, hook = found
+        return delivery, _current_target(conn, delivery, hook)
 
 
 #: Deliveries whose job has nothing more to do (a failed one runs again when retried).
@@ -168,11 +169,11 @@ _LEGACY_TRIGGERS = {"Bounce": WebhookTrigger.BOUNCE,
                     "Delivery": WebhookTrigger.DELIVERY}
 
 
-def _current_target(conn: Transaction, delivery: WebhookDelivery) -> Target | None:
-    """The delivery's webhook (or the server's hook URL for its record type) as it is
-    now, which may have changed since it was queued; None when it is gone."""
+def _current_target(conn: Transaction, delivery: WebhookDelivery,
+                    hook: Webhook | None) -> Target | None:
+    """The delivery's webhook (``hook``, as it is now) or the server's hook URL for its
+    record type, which may have changed since it was queued; None when it is gone."""
     if delivery.webhook_id is not None:
-        hook = webhooks.get(conn, delivery.server_id, delivery.webhook_id)
         return None if hook is None else Target(hook.id, hook.url, hook.http_auth,
                                                 list(hook.http_headers or []), False)
     server = servers.get(conn, delivery.server_id)

@@ -61,15 +61,15 @@ class Quota:
     per_server: int
     running: Mapping[int, int] = field(default_factory=dict)
 
-    def admits(self) -> sa.ColumnElement[bool]:
-        """The due jobs a claim under this quota may consider."""
-        others = jobs.c.kind != self.kind.value
+    def admits(self) -> tuple[str, dict[str, Any]]:
+        """The due jobs a claim under this quota may consider: which of the clauses in
+        ``_ADMITS`` (built once), and its parameters."""
         if self.free <= 0:
-            return others
+            return "not_kind", {"kind": self.kind.value}
         full = [server for server, n in self.running.items() if n >= self.per_server]
         if not full:
-            return sa.true()
-        return sa.or_(others, jobs.c.server_id.is_(None), jobs.c.server_id.not_in(full))
+            return "any", {}
+        return "not_servers", {"kind": self.kind.value, "full": full}
 
     def take(self, rows: Sequence[Any]) -> list[Any]:
         """Those of ``rows`` (in claim order) that fit, counting the ones taken before."""
@@ -87,32 +87,54 @@ class Quota:
         return fits
 
 
+#: What a quota lets a claim consider (Quota.admits names one), as clauses built once:
+#: building a statement costs more than running it (SQLite), and a worker under a quota
+#: claims a few jobs at a time, often.
+_ADMITS: dict[str, sa.ColumnElement[bool]] = {
+    "any": sa.true(),
+    "not_kind": jobs.c.kind != sa.bindparam("kind"),
+    "not_servers": sa.or_(jobs.c.kind != sa.bindparam("kind"), jobs.c.server_id.is_(None),
+                          jobs.c.server_id.not_in(sa.bindparam("full", expanding=True))),
+}
+#: Compared with the columns, it takes their type.
+_NOW: sa.BindParameter[datetime] = sa.bindparam("now")
+
+
+def _due(admits: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    return (
+        sa.select(jobs.c.id, jobs.c.kind, jobs.c.server_id)
+        .where(jobs.c.state == JobState.QUEUED.value, jobs.c.run_at <= _NOW,
+               sa.or_(jobs.c.leased_until.is_(None), jobs.c.leased_until < _NOW), admits)
+        .order_by(jobs.c.run_at, jobs.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+    )
+
+
+_DUE = {name: _due(admits) for name, admits in _ADMITS.items()}
+_LEASE = (
+    jobs.update()
+    .where(jobs.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(lease_owner=sa.bindparam("owner_", type_=jobs.c.lease_owner.type),
+            leased_until=sa.bindparam("until_", type_=jobs.c.leased_until.type),
+            attempts=jobs.c.attempts + 1)
+    .returning(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.max_attempts,
+               jobs.c.server_id)
+)
+
+
 def claim(conn: Connection, owner: str, limit: int, lease_seconds: float,
           quota: Quota | None = None) -> list[Job]:
     """Lease up to ``limit`` due jobs, within ``quota``. PostgreSQL skips rows other
     workers hold; SQLite serialises writers, so the same query is safe there too."""
     now = utcnow()
-    due = (
-        sa.select(jobs.c.id, jobs.c.kind, jobs.c.server_id)
-        .where(jobs.c.state == JobState.QUEUED.value, jobs.c.run_at <= now,
-               sa.or_(jobs.c.leased_until.is_(None), jobs.c.leased_until < now),
-               quota.admits() if quota is not None else sa.true())
-        .order_by(jobs.c.run_at, jobs.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    found = conn.execute(due).all()
+    admits, params = quota.admits() if quota is not None else ("any", {})
+    found = conn.execute(_DUE[admits], {"now": now, "limit": limit, **params}).all()
     ids = [row.id for row in (quota.take(found) if quota is not None else found)]
     if not ids:
         return []
-    rows = conn.execute(
-        jobs.update()
-        .where(jobs.c.id.in_(ids))
-        .values(lease_owner=owner, leased_until=now + timedelta(seconds=lease_seconds),
-                attempts=jobs.c.attempts + 1)
-        .returning(jobs.c.id, jobs.c.kind, jobs.c.ref, jobs.c.attempts, jobs.c.max_attempts,
-                   jobs.c.server_id)
-    ).all()
+    rows = conn.execute(_LEASE, {"ids": ids, "owner_": owner,
+                                 "until_": now + timedelta(seconds=lease_seconds)}).all()
     return [Job(r.id, JobKind(r.kind), r.ref, r.attempts, r.max_attempts, owner, r.server_id)
             for r in sorted(rows, key=lambda r: r.id)]
 
@@ -201,6 +223,7 @@ def next_run_at(conn: Connection, quota: Quota | None = None) -> datetime | None
     worker holds a lease, or while due jobs wait for room under the quota."""
     claimable_at = sa.case((jobs.c.leased_until > jobs.c.run_at, jobs.c.leased_until),
                            else_=jobs.c.run_at)
+    admits, params = quota.admits() if quota is not None else ("any", {})
     return conn.execute(sa.select(sa.func.min(claimable_at))
-                        .where(jobs.c.state == JobState.QUEUED.value,
-                               quota.admits() if quota is not None else sa.true())).scalar()
+                        .where(jobs.c.state == JobState.QUEUED.value, _ADMITS[admits]),
+                        params).scalar()

@@ -115,6 +115,28 @@ def retarget(conn: Connection, delivery_id: int, *, url: str,
                  .values(url=url, http_auth=http_auth, http_headers=http_headers))
 
 
+def get_delivery_and_hook(conn: Connection, delivery_id: int
+                          ) -> tuple[WebhookDelivery, Webhook | None] | None:
+    """A delivery and its webhook as it is now (None when deleted, or for a server's
+    legacy hook URL), in one query: the notify step reads both before every POST."""
+    hook_columns = [column.label(f"hook_{column.name}") for column in webhooks.c]
+    row = conn.execute(
+        sa.select(webhook_deliveries, *hook_columns)
+        .select_from(webhook_deliveries.outerjoin(webhooks, sa.and_(
+            webhooks.c.id == webhook_deliveries.c.webhook_id,
+            webhooks.c.server_id == webhook_deliveries.c.server_id)))
+        .where(webhook_deliveries.c.id == delivery_id)).mappings().first()
+    if row is None:
+        return None
+    delivery = WebhookDelivery(**{column.name: row[column.name]
+                                  for column in webhook_deliveries.c if column.name != "state"},
+                               state=DeliveryState(row["state"]))
+    if row["hook_id"] is None:
+        return delivery, None
+    return delivery, Webhook(**{column.name: row[f"hook_{column.name}"]
+                                for column in webhooks.c})
+
+
 def record_attempt(conn: Connection, delivery_id: int, *, delivered: bool, final: bool,
                    status: int | None, error: str | None) -> None:
     record_attempts(conn, [delivery_id], delivered=delivered, final=final, status=status,
