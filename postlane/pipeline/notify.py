@@ -163,7 +163,7 @@ def _load(db: Database, delivery_id: int) -> tuple[WebhookDelivery, Target | Non
 _SETTLED = (DeliveryState.DELIVERED, DeliveryState.CANCELLED)
 
 #: The trigger whose legacy hook URL a record type goes to (the server's BounceHookUrl
-#: takes spam complaints too).
+#: takes spam complaints too): one entry for each that _legacy_target serves.
 _LEGACY_TRIGGERS = {"Bounce": WebhookTrigger.BOUNCE,
                     "SpamComplaint": WebhookTrigger.SPAM_COMPLAINT,
                     "Delivery": WebhookTrigger.DELIVERY}
@@ -176,11 +176,11 @@ def _current_target(conn: Transaction, delivery: WebhookDelivery,
     if delivery.webhook_id is not None:
         return None if hook is None else Target(hook.id, hook.url, hook.http_auth,
                                                 list(hook.http_headers or []), False)
-    server = servers.get(conn, delivery.server_id)
     trigger = _LEGACY_TRIGGERS.get(delivery.record_type)
-    if server is None or trigger is None:
-        return None
-    return _legacy_target(server, trigger)
+    if trigger is None:  # a record type this table does not know yet: as it was queued
+        return Target(None, delivery.url, delivery.http_auth, delivery.http_headers, False)
+    server = servers.get(conn, delivery.server_id)
+    return None if server is None else _legacy_target(server, trigger)
 
 
 def _moved(delivery: WebhookDelivery, target: Target) -> bool:
