@@ -73,7 +73,18 @@ class Settings(BaseModel):
     worker_concurrency: int = 64
     worker_poll_seconds: float = 0.25
     worker_lease_seconds: float = 120.0
-    webhook_timeout_seconds: float = 10.0
+    #: Deadline for one webhook POST, the whole exchange (connect, send, the answer's
+    #: headers and body): a receiver that trickles bytes cannot extend it.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: The share of worker_concurrency that webhook POSTs (notify jobs) may hold at once:
+    #: receivers that hang cannot take the slots screen, deliver and dsn need. Half.
+    webhook_worker_share: float = Field(default=0.5, gt=0, le=1)
+    #: Webhook POSTs of one server that a worker runs at once: one server's hanging
+    #: receivers hold at most this many slots. Eight keep a fast receiver busy.
+    webhook_concurrency_per_server: int = Field(default=8, ge=1)
+    #: At most this much of a webhook answer's body is read (only the status matters);
+    #: 64 KiB keeps the connection reusable after any ordinary answer.
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
     #: Whether webhook URLs may reach loopback, link-local, private, CGNAT and other
     #: non-public addresses (checked when saved and again after DNS, when connecting).
     #: None = automatic: allowed only when the API listens on a loopback address (local

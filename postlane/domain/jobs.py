@@ -18,3 +18,5 @@ class Job:
     attempts: int
     max_attempts: int
     lease_owner: str
+    #: The server it works for, where claims limit jobs per server (notify); else None.
+    server_id: int | None = None

@@ -86,6 +86,8 @@ class DeliveryState(StrEnum):
     RETRYING = "retrying"
     DELIVERED = "delivered"
     FAILED = "failed"
+    #: Its webhook was deleted (or the server's hook URL cleared) before it got through.
+    CANCELLED = "cancelled"
 
 
 class WebhookTrigger(StrEnum):

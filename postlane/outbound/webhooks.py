@@ -3,6 +3,7 @@ The notify step decides what an outcome means for its job; this module only talk
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 from dataclasses import dataclass
@@ -75,15 +76,40 @@ def _put(headers: dict[str, str], name: str, value: str) -> None:
     headers[name] = value
 
 
-async def post(client: httpx.AsyncClient, delivery: WebhookDelivery,
-               timeout: float) -> PostResult:
-    """POST once."""
+async def post(client: httpx.AsyncClient, delivery: WebhookDelivery, timeout: float,
+               max_response_bytes: int = 64 * 1024) -> PostResult:
+    """POST once. ``timeout`` is a deadline for the whole exchange, not per read: a
+    receiver that trickles a byte at a time cannot keep the POST (and its worker slot)
+    open past it. Only the status matters, so at most ``max_response_bytes`` of the
+    answer are read (a short answer whole, which keeps the connection reusable)."""
     try:
-        response = await client.post(delivery.url, json=delivery.payload,
-                                     headers=_request_headers(delivery), timeout=timeout)
+        async with asyncio.timeout(timeout):
+            status = await _exchange(client, delivery, timeout, max_response_bytes)
+    except (TimeoutError, httpx.TimeoutException):
+        return PostResult(False, False, None, f"Timeout: no complete answer within {timeout:g} s")
     except httpx.HTTPError as exc:
         return PostResult(False, False, None, f"{type(exc).__name__}: {exc}")
-    if 200 <= response.status_code < 300:
-        return PostResult(True, False, response.status_code, None)
-    give_up = response.status_code in _STOP_STATUSES
-    return PostResult(False, give_up, response.status_code, f"HTTP {response.status_code}")
+    if 200 <= status < 300:
+        return PostResult(True, False, status, None)
+    return PostResult(False, status in _STOP_STATUSES, status, f"HTTP {status}")
+
+
+async def _exchange(client: httpx.AsyncClient, delivery: WebhookDelivery, timeout: float,
+                    max_response_bytes: int) -> int:
+    """The request and as much of the answer as is read; the answer's status."""
+    async with client.stream("POST", delivery.url, json=delivery.payload,
+                             headers=_request_headers(delivery), timeout=timeout) as response:
+        await _read_at_most(response, max_response_bytes)
+        return response.status_code
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> None:
+    """Read the body until it ends or ``limit`` bytes have come (give or take one network
+    read); leaving the rest unread makes httpx close the connection instead of reusing it."""
+    if limit <= 0:
+        return
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= limit:
+            return

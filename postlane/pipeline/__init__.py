@@ -110,7 +110,8 @@ async def _deliver(res: Resources, job: Job) -> None:
 async def _notify(res: Resources, job: Job) -> None:
     await notify.run(res.db, res.tx, res.clients.pick(), job,
                      res.settings.webhook_timeout_seconds,
-                     BY_KIND[JobKind.NOTIFY].retry_in(res.settings.retry_scale))
+                     BY_KIND[JobKind.NOTIFY].retry_in(res.settings.retry_scale),
+                     max_response_bytes=res.settings.webhook_max_response_bytes)
 
 
 def _dsn(conn: Transaction, job: Job, settings: Settings) -> None:
@@ -137,8 +138,10 @@ def enqueue(conn: Transaction, kind: JobKind, ref: str, run_at: datetime | None 
 
 
 def enqueue_many(conn: Transaction, kind: JobKind, refs: Sequence[str],
-                 run_at: datetime | None = None) -> None:
-    jobs.enqueue_many(conn, kind, refs, BY_KIND[kind].max_attempts, run_at)
+                 run_at: datetime | None = None,
+                 server_ids: Sequence[int] | None = None) -> None:
+    """``server_ids``, one per ref, for kinds that claims limit per server (notify)."""
+    jobs.enqueue_many(conn, kind, refs, BY_KIND[kind].max_attempts, run_at, server_ids)
 
 
 def fail(conn: Transaction, job: Job, error: str, retry_in: float | None) -> None:

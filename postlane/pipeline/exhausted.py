@@ -42,8 +42,8 @@ def message_step(conn: Transaction, job: Job, error: str) -> None:
 def notify(conn: Transaction, job: Job, error: str) -> None:
     """For a webhook POST: its log entry, and the message its record is about, if any."""
     delivery = webhooks.get_delivery(conn, int(job.ref))
-    if delivery is None:
-        return
+    if delivery is None or delivery.state is DeliveryState.CANCELLED:
+        return  # cancelled (its webhook changed or went): nothing failed
     if delivery.state not in (DeliveryState.FAILED, DeliveryState.DELIVERED):
         webhooks.record_attempt(conn, delivery.id, delivered=False, final=True, status=None,
                                 error=error)

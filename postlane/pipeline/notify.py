@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import httpx
@@ -16,7 +16,7 @@ from postlane.domain.records import Bounce, Server, Webhook, WebhookDelivery
 from postlane.domain.retry import RetryIn
 from postlane.domain.types import DeliveryState, JobKind, WebhookTrigger
 from postlane.outbound.webhooks import post
-from postlane.store import Transaction, jobs, webhooks
+from postlane.store import Transaction, jobs, servers, webhooks
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -69,7 +69,8 @@ def enqueue_many(conn: Transaction, notices: Sequence[Notice]) -> int:
     delivery_ids = webhooks.add_deliveries(conn, rows)
     from postlane import pipeline  # the registry imports this module: looked up when run
 
-    pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids])
+    pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(i) for i in delivery_ids],
+                          server_ids=[row["server_id"] for row in rows])
     return len(delivery_ids)
 
 
@@ -117,13 +118,24 @@ class _Delivered:
 
 
 async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: jobs.Job,
-              timeout: float, retry_in: RetryIn) -> None:
-    """``retry_in`` is the registry's schedule for notify jobs (pipeline.Stage)."""
-    delivery = await db.run(_load, db, int(job.ref))
-    if delivery is None or delivery.state is DeliveryState.DELIVERED:
+              timeout: float, retry_in: RetryIn, *, max_response_bytes: int) -> None:
+    """``retry_in`` is the registry's schedule for notify jobs (pipeline.Stage);
+    ``timeout`` and ``max_response_bytes`` bound each POST (outbound.webhooks.post)."""
+    loaded = await db.run(_load, db, int(job.ref))
+    if loaded is None:  # nothing left to do: delivered, cancelled, or its server deleted
         await tx.submit(functools.partial(jobs.complete, job=job))
         return
-    result = await post(client, delivery, timeout)
+    delivery, target = loaded
+    if target is None:  # its webhook was deleted, or the hook URL cleared, since
+        await tx.submit(functools.partial(_cancel, job=job, why=_gone(delivery)))
+        return
+    if _moved(delivery, target):  # changed since: the new target, never the old one
+        delivery = replace(delivery, url=target.url, http_auth=target.http_auth,
+                           http_headers=target.http_headers)
+        await tx.submit(functools.partial(webhooks.retarget, delivery_id=delivery.id,
+                                          url=target.url, http_auth=target.http_auth,
+                                          http_headers=target.http_headers))
+    result = await post(client, delivery, timeout, max_response_bytes)
     delay = None if result.give_up else retry_in(job.attempts)
     final = result.delivered or delay is None or job.attempts >= job.max_attempts
     if result.delivered:  # the common case: many are recorded together
@@ -137,9 +149,54 @@ async def run(db: Database, tx: GroupCommitter, client: httpx.AsyncClient, job: 
                                       status=result.status, error=result.error, delay=delay))
 
 
-def _load(db: Database, delivery_id: int) -> WebhookDelivery | None:
+def _load(db: Database, delivery_id: int) -> tuple[WebhookDelivery, Target | None] | None:
+    """The delivery and where it goes now; None when nothing is left to do."""
     with db.read() as conn:
-        return webhooks.get_delivery(conn, delivery_id)
+        found = webhooks.get_delivery_and_hook(conn, delivery_id)
+        if found is None or found[0].state in _SETTLED:
+            return None
+        delivery, hook = found
+        return delivery, _current_target(conn, delivery, hook)
+
+
+#: Deliveries whose job has nothing more to do (a failed one runs again when retried).
+_SETTLED = (DeliveryState.DELIVERED, DeliveryState.CANCELLED)
+
+#: The trigger whose legacy hook URL a record type goes to (the server's BounceHookUrl
+#: takes spam complaints too): one entry for each that _legacy_target serves.
+_LEGACY_TRIGGERS = {"Bounce": WebhookTrigger.BOUNCE,
+                    "SpamComplaint": WebhookTrigger.SPAM_COMPLAINT,
+                    "Delivery": WebhookTrigger.DELIVERY}
+
+
+def _current_target(conn: Transaction, delivery: WebhookDelivery,
+                    hook: Webhook | None) -> Target | None:
+    """The delivery's webhook (``hook``, as it is now) or the server's hook URL for its
+    record type, which may have changed since it was queued; None when it is gone."""
+    if delivery.webhook_id is not None:
+        return None if hook is None else Target(hook.id, hook.url, hook.http_auth,
+                                                list(hook.http_headers or []), False)
+    trigger = _LEGACY_TRIGGERS.get(delivery.record_type)
+    if trigger is None:  # a record type this table does not know yet: as it was queued
+        return Target(None, delivery.url, delivery.http_auth, delivery.http_headers, False)
+    server = servers.get(conn, delivery.server_id)
+    return None if server is None else _legacy_target(server, trigger)
+
+
+def _moved(delivery: WebhookDelivery, target: Target) -> bool:
+    return ((delivery.url, delivery.http_auth, delivery.http_headers or [])
+            != (target.url, target.http_auth, target.http_headers))
+
+
+def _gone(delivery: WebhookDelivery) -> str:
+    if delivery.webhook_id is not None:
+        return f"Cancelled: webhook {delivery.webhook_id} no longer exists"
+    return f"Cancelled: the server has no hook URL for {delivery.record_type} records now"
+
+
+def _cancel(conn: Transaction, *, job: jobs.Job, why: str) -> None:
+    webhooks.cancel(conn, int(job.ref), why)
+    jobs.complete(conn, job)
 
 
 def _record_delivered(conn: Transaction, done: Sequence[_Delivered]) -> list[None]:

@@ -25,6 +25,7 @@ from postlane.domain.types import JobKind
 from postlane.outbound import transports
 from postlane.outbound.targets import TargetPolicy
 from postlane.outbound.webhooks import ClientPool
+from postlane.pipeline.slots import Slots
 from postlane.store import Transaction, jobs, retention
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter, Many
@@ -42,7 +43,8 @@ class Worker:
         self.settings = settings
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wakeup = asyncio.Event()
-        self._slots = asyncio.Semaphore(settings.worker_concurrency)
+        #: Running jobs, counted as claims are limited (webhook POSTs per kind, per server).
+        self._slots = Slots(settings)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: ClientPool | None = None
@@ -61,7 +63,12 @@ class Worker:
     def wake(self) -> None:
         """Called after an accept, from any thread: look for work now, not at the next poll."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._wakeup.set)
+            self._loop.call_soon_threadsafe(self._news)
+
+    def _news(self) -> None:
+        """Jobs may have been queued: look for work now, even where a look found none."""
+        self._slots.news()
+        self._wakeup.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
@@ -112,14 +119,19 @@ class Worker:
         if free <= 0:
             await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
             return 1
+        quota = self._slots.quota(free)
+        if not self._slots.worth_a_look(quota):
+            return 0
         try:
             claimed = await self.tx.submit(functools.partial(
                 jobs.claim, owner=self.owner, limit=free,
-                lease_seconds=self.settings.worker_lease_seconds))
+                lease_seconds=self.settings.worker_lease_seconds, quota=quota))
         except Exception:  # database down: keep the worker alive, try again shortly
             log.exception("claiming jobs failed")
             return 0
+        self._slots.looked(quota, len(claimed))
         for job in claimed:
+            self._slots.started(job)
             task = asyncio.create_task(self._run_one(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -127,30 +139,40 @@ class Worker:
 
     async def _idle(self, stop: asyncio.Event) -> None:
         timeout = self.settings.worker_poll_seconds
+        quota = self._slots.quota(self.settings.worker_concurrency - len(self._tasks))
+        # Due jobs the quota leaves alone do not count: the end of a running job makes
+        # room for them and wakes the worker (_run_one). While they wait, the next look
+        # is at the poll (finding the next due time would scan past them, again).
         with contextlib.suppress(Exception):
-            due = await self.db.run(self._next_due)
+            due = None if self._slots.waiting(quota) else await self.db.run(self._next_due,
+                                                                            quota)
             if due is not None:
                 timeout = min(timeout, max(0.0, (due - datetime.now(UTC)).total_seconds()))
         waiters = [asyncio.create_task(self._wakeup.wait()), asyncio.create_task(stop.wait())]
         await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for w in waiters:
             w.cancel()
+        if not self._wakeup.is_set():  # the poll, or the next job's due time: look again
+            self._slots.news()
 
-    def _next_due(self) -> datetime | None:
+    def _next_due(self, quota: jobs.Quota) -> datetime | None:
         with self.db.read() as conn:
-            return jobs.next_run_at(conn)
+            return jobs.next_run_at(conn, quota)
 
     async def _run_one(self, job: Job) -> None:
         stage = pipeline.BY_KIND[job.kind]
         try:
             await self._run_step(stage, job)
             if stage.feeds:
-                self._wakeup.set()  # it may have queued jobs of the next kinds: claim them now
+                self._news()  # it may have queued jobs of the next kinds: claim them now
         except jobs.LeaseLost:
             log.warning("lease lost on job %s; another worker owns it", job.id)
         except Exception as exc:
             log.warning("job %s (%s %s) failed: %s", job.id, job.kind.value, job.ref, exc)
             await self._schedule_retry(job, exc)
+        finally:
+            if self._slots.finished(job):
+                self._wakeup.set()  # due jobs may have waited for this room
 
     async def _run_step(self, stage: pipeline.Stage, job: Job) -> None:
         step = stage.step

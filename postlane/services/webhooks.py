@@ -1,5 +1,5 @@
 """Webhooks: where a tenant's webhook may post (checked when it is saved), and retrying a
-delivery by hand."""
+delivery by hand (a cancelled one too)."""
 
 from __future__ import annotations
 
@@ -53,4 +53,15 @@ def retry_delivery(conn: Transaction, server_id: int, delivery_id: int) -> None:
         raise NotFound(Entity.WEBHOOK_DELIVERY, delivery_id)
     if row.state is DeliveryState.DELIVERED:
         raise AlreadyDelivered(delivery_id)
+    if row.state is DeliveryState.CANCELLED:
+        retry_cancelled(conn, delivery_id)
+        return
     jobs.retry_now(conn, JobKind.NOTIFY, str(delivery_id))
+
+
+def retry_cancelled(conn: Transaction, delivery_id: int) -> None:
+    """A delivery cancelled because its target was gone (webhook deleted, hook URL
+    cleared) is tried again against its target as it is now: if that is still gone, it
+    is cancelled again at once, without a POST."""
+    webhooks.reopen(conn, delivery_id)
+    jobs.retry_now(conn, JobKind.NOTIFY, str(delivery_id), done_too=True)

@@ -241,6 +241,8 @@ jobs = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     _created(),
     sa.Column("finished_at", UTCDateTime(), nullable=True),
+    #: The server the job works for where a claim limits jobs per server (notify).
+    sa.Column("server_id", BigId, nullable=True),
     sa.Index(None, "state", "run_at"),
     sa.Index(None, "kind", "ref"),
 )

@@ -359,6 +359,8 @@ def test_scale_out_load_then_worker_crash(cluster: Cluster, pg_url: str) -> None
         doomed = cluster.start("doomed", "worker", POSTLANE_WORKER_LEASE_SECONDS="2",
                                POSTLANE_WORKER_POLL_SECONDS="30",
                                POSTLANE_WORKER_CONCURRENCY=str(CRASH_CONCURRENCY),
+                               # every slot may hold a webhook POST (default: half)
+                               POSTLANE_WEBHOOK_WORKER_SHARE="1",
                                POSTLANE_WEBHOOK_TIMEOUT_SECONDS="120")
         held_sql = ("SELECT id, kind, ref FROM jobs WHERE state = 'queued' "
                     "AND lease_owner LIKE :owner")
