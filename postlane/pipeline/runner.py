@@ -37,6 +37,16 @@ _RECORD_RETRY_FIRST = 0.5
 _RECORD_RETRY_MAX = 10.0
 
 
+class AttemptsSpent(Exception):
+    """A job claimed once more than it may be: each of its attempts ended without an
+    outcome (the worker running it crashed or was killed, and its lease ran out). It is
+    given up, not run again for ever (its kind's exhausted hook records why)."""
+
+    def __init__(self, job: Job) -> None:
+        super().__init__(f"all {job.max_attempts} attempts stopped without recording an "
+                         "outcome (the worker crashed or was killed mid-step)")
+
+
 class Worker:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
@@ -162,6 +172,8 @@ class Worker:
     async def _run_one(self, job: Job) -> None:
         stage = pipeline.BY_KIND[job.kind]
         try:
+            if job.attempts > job.max_attempts:
+                raise AttemptsSpent(job)
             await self._run_step(stage, job)
             if stage.feeds:
                 self._news()  # it may have queued jobs of the next kinds: claim them now

@@ -14,6 +14,7 @@ from postlane.domain.types import DeliveryType, JobKind, JobState, ReportState
 from postlane.store import jobs, messages, webhooks
 from postlane.store import reports as stored_reports
 from postlane.store.database import Database
+from postlane.store.schema import jobs as jobs_table
 from tests.store.test_pipeline import (
     claim_one,
     job_rows,
@@ -117,3 +118,24 @@ def test_a_failing_hook_never_keeps_the_job_from_being_given_up(db: Database) ->
     run_workers(db, worker_settings(), given_up, count=1)
     (row,) = job_rows(db, JobKind.NOTIFY)
     assert row["attempts"] == 1 and row["last_error"].startswith("ValueError")
+
+
+def test_a_job_whose_worker_kept_dying_is_given_up_with_an_event(db: Database) -> None:
+    """A worker that crashes (or is killed) mid-step records nothing: the job comes back
+    when its lease ends, every claim spending an attempt. Once they are spent, the next
+    claim gives it up, with its event, instead of running it again for ever."""
+    server_id = make_server(db, DeliveryType.LIVE)
+    message_id = submit(db, server_id, ["a@example.com"], DeliveryType.LIVE)
+    (row,) = job_rows(db, JobKind.SCREEN, message_id)
+    for _ in range(row["max_attempts"]):  # each claim's worker dies: the lease runs out
+        with db.write() as conn:
+            claim_one(conn, JobKind.SCREEN, message_id)
+            conn.execute(jobs_table.update().where(jobs_table.c.id == row["id"])
+                         .values(leased_until=None))
+    run_workers(db, worker_settings(), count=1, done=lambda: [
+        r["state"] for r in job_rows(db, JobKind.SCREEN, message_id)] == [
+            JobState.FAILED.value])
+    assert statuses(db, message_id) == {"a@example.com": "Failed"}
+    ((recipient, kind, details),) = event_list(db, message_id)
+    assert (recipient, kind, details["Step"]) == ("a@example.com", "Failed", "screen")
+    assert "stopped without recording" in details["Summary"]
