@@ -70,7 +70,9 @@ class Settings(BaseModel):
 
     #: 0: the worker runs in the main process; N: in N processes of its own.
     worker_processes: int = Field(default=0, ge=0, le=64)
-    worker_concurrency: int = 64
+    #: Jobs a worker runs at once. Most are webhook POSTs waiting on a receiver (cheap
+    #: coroutines): 128 leaves half for them and one server a quarter.
+    worker_concurrency: int = Field(default=128, ge=1)
     worker_poll_seconds: float = 0.25
     worker_lease_seconds: float = 120.0
     #: Deadline for one webhook POST, the whole exchange (connect, send, the answer's
@@ -80,8 +82,10 @@ class Settings(BaseModel):
     #: receivers that hang cannot take the slots screen, deliver and dsn need. Half.
     webhook_worker_share: float = Field(default=0.5, gt=0, le=1)
     #: Webhook POSTs of one server that a worker runs at once: one server's hanging
-    #: receivers hold at most this many slots. Eight keep a fast receiver busy.
-    webhook_concurrency_per_server: int = Field(default=8, ge=1)
+    #: receivers hold at most this many slots. 32, half the webhook share: fewer made a
+    #: single busy server's webhooks lag its mail (each POST's log commits in small
+    #: batches), and two hanging servers still leave the others' POSTs room.
+    webhook_concurrency_per_server: int = Field(default=32, ge=1)
     #: At most this much of a webhook answer's body is read (only the status matters);
     #: 64 KiB keeps the connection reusable after any ordinary answer.
     webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)

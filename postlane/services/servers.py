@@ -24,7 +24,7 @@ from postlane.domain.errors import (
 )
 from postlane.domain.records import Server
 from postlane.domain.types import DeliveryType
-from postlane.store import Transaction, servers
+from postlane.store import Transaction, jobs, servers
 from postlane.store.database import Database
 
 COLORS = ("Purple", "Blue", "Turquoise", "Green", "Red", "Yellow", "Grey", "Orange")
@@ -181,6 +181,7 @@ def delete(db: Database, server_id: int) -> Server:
         row = servers.get(conn, server_id)
         if row is None:
             raise not_found(server_id)
+        jobs.finish_for_server(conn, server_id, f"server {server_id} was deleted")
         servers.delete(conn, server_id)
         return row
     return db.write_retrying(work)

@@ -192,6 +192,16 @@ def finish(conn: Connection, kind: JobKind, refs: Sequence[str], note: str) -> N
                              last_error=note[:4000]))
 
 
+def finish_for_server(conn: Connection, server_id: int, note: str) -> None:
+    """End the queued jobs that work for ``server_id`` (those that record it: notify),
+    in the transaction that deletes the server: their rows go with the cascade, and on
+    SQLite a later row may reuse a deleted id, which a stale job would then act on."""
+    conn.execute(jobs.update()
+                 .where(jobs.c.server_id == server_id, jobs.c.state == JobState.QUEUED.value)
+                 .values(state=JobState.DONE.value, finished_at=utcnow(), leased_until=None,
+                         last_error=note[:4000]))
+
+
 def retry_now(conn: Connection, kind: JobKind, ref: str, extra_attempts: int = 1, *,
               done_too: bool = False) -> bool:
     """Put a failed (or waiting) job back at the head of the queue: the retry button.

@@ -14,8 +14,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from postlane import pipeline
+from postlane.domain.types import JobKind, JobState
 from postlane.services import servers as server_service
-from postlane.store import bounces, migrate
+from postlane.store import bounces, migrate, webhooks
 from postlane.store import servers as server_store
 from postlane.store.database import Database
 from postlane.store.schema import bounces as bounce_table
@@ -63,3 +65,25 @@ def test_a_server_deleted_while_a_worker_writes_about_it_is_deleted(
                             .where(bounce_table.c.server_id == server_id)).scalar()
     assert left == 0
     assert not [e for e in worker_errors if "deadlock" not in str(e).lower()]
+
+
+def test_deleting_a_server_ends_its_queued_webhook_jobs(db: Database) -> None:
+    """A notify job names its delivery row by id. The cascade deletes the rows, not the
+    jobs (they have no foreign key), and SQLite hands a deleted row's id to the next one:
+    a stale job would POST another server's delivery. The delete ends them."""
+    from tests.store.test_pipeline import job_rows, make_server
+
+    migrate.upgrade(db)
+    doomed, other = make_server(db), make_server(db)
+    with db.write() as conn:
+        (delivery_id,) = webhooks.add_deliveries(conn, [{
+            "server_id": doomed, "webhook_id": None, "url": "https://hooks.example/x",
+            "record_type": "Bounce", "http_auth": None, "http_headers": [], "payload": {}}])
+        pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(delivery_id)], server_ids=[doomed])
+        (kept_id,) = webhooks.add_deliveries(conn, [{
+            "server_id": other, "webhook_id": None, "url": "https://hooks.example/y",
+            "record_type": "Bounce", "http_auth": None, "http_headers": [], "payload": {}}])
+        pipeline.enqueue_many(conn, JobKind.NOTIFY, [str(kept_id)], server_ids=[other])
+    server_service.delete(db, doomed)
+    states = {row["ref"]: row["state"] for row in job_rows(db, JobKind.NOTIFY)}
+    assert states == {str(delivery_id): JobState.DONE.value, str(kept_id): JobState.QUEUED.value}
