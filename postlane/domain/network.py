@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 IPAddress = IPv4Address | IPv6Address
@@ -290,3 +291,20 @@ def header_problem(name: str, value: str) -> str | None:
         return ("header values cannot contain line breaks or control characters, "
                 "and must be ASCII")
     return None
+
+
+def client_key(peer: Any) -> str:
+    """The address a client (a transport's peername, or a host) is counted under by
+    per-client limits: an IPv6 client by its /64, since a host is usually given a whole
+    /64 and could otherwise take a new address for every try; an IPv4-mapped one as
+    that IPv4 client."""
+    host = peer[0] if isinstance(peer, tuple) and peer else str(peer)
+    try:
+        address = ip_address(str(host).split("%", 1)[0])
+    except ValueError:
+        return str(host)
+    if isinstance(address, IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(IPv6Network((address, 64), strict=False))
+    return str(address)

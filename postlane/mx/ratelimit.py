@@ -12,27 +12,16 @@ client seen least recently is forgotten (it starts again with a full bucket).
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections.abc import Callable
 from typing import Any
 
+from postlane.domain.network import client_key
+
+__all__ = ["MAX_CLIENTS", "ClientBuckets", "client_key"]
+
 #: Clients remembered at once; each costs a few hundred bytes.
 MAX_CLIENTS = 10_000
-
-
-def client_key(peer: Any) -> str:
-    """The address a peer (a transport's peername) is counted under."""
-    host = peer[0] if isinstance(peer, tuple) and peer else str(peer)
-    try:
-        address = ipaddress.ip_address(str(host).split("%", 1)[0])
-    except ValueError:
-        return str(host)
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is that IPv4 client
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 class ClientBuckets:

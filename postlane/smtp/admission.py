@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from postlane.domain import network
+
 
 @dataclass
 class Admission:
@@ -62,5 +64,6 @@ class Admission:
 
 
 def _host(peer: Any) -> str:
-    """The client address of a transport's ``peername`` ((host, port, ...) over TCP)."""
-    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+    """The client a transport's ``peername`` counts as (an IPv6 one by its /64: one
+    host could otherwise fill the listener from addresses of its own subnet)."""
+    return network.client_key(peer)

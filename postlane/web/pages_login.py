@@ -8,6 +8,7 @@ import math
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 
+from postlane.domain import network
 from postlane.web import cookies, deps, session
 from postlane.web.render import page
 
@@ -29,7 +30,8 @@ def _throttle_key(request: Request, device: str | None) -> str:
     """A browser that logged in before is counted by itself, any other by its address."""
     if device is not None:
         return f"device:{device}"
-    return f"address:{request.client.host if request.client else 'unknown'}"
+    # An IPv6 client by its /64, which one host could otherwise rotate through.
+    return f"address:{network.client_key(request.client.host) if request.client else 'unknown'}"
 
 
 def _refused(request: Request, target: str, status: int, error: str) -> Response:

@@ -121,10 +121,14 @@ def test_a_trusted_proxy_names_the_client(tmp_path: Path, database_url: str) -> 
     try:
         rotating = _forged(running.api_url, 11, lambda i: f"203.0.113.{i + 1}")
         one_client = _forged(running.api_url, 11, lambda i: "198.51.100.7")
+        # An IPv6 client counts by its /64: a new address of its own subnet per guess
+        # is still the one client.
+        one_subnet = _forged(running.api_url, 11, lambda i: f"2001:db8::{i + 1:x}")
     finally:
         running.stop()
     assert rotating == [401] * 11
     assert one_client == [401] * 10 + [429]
+    assert one_subnet == [401] * 10 + [429]
 
 
 class Clock:

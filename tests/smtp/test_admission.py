@@ -26,6 +26,17 @@ def test_the_per_client_cap_counts_addresses_not_connections() -> None:
     assert caps.per_client == {} and caps.active == 0
 
 
+def test_an_ipv6_client_counts_by_its_64() -> None:
+    """One host holds a whole /64: a new address from it is the same client, so it
+    cannot fill the listener from its own subnet."""
+    caps = Admission(max_sessions=100, max_per_client=2)
+    caps.admit(("2001:db8::1", 1000, 0, 0))
+    caps.admit(("2001:db8::2", 1000, 0, 0))
+    assert caps.refusal(("2001:db8::ffff:1", 1000, 0, 0)) is True
+    assert caps.refusal(("2001:db8:0:1::1", 1000, 0, 0)) is None  # the next /64
+    assert caps.refusal(("::ffff:192.0.2.1", 1000, 0, 0)) is None  # that IPv4 client
+
+
 def test_the_listener_cap_counts_everyone() -> None:
     caps = Admission(max_sessions=2, max_per_client=5)
     caps.admit(A)
