@@ -74,7 +74,9 @@ async def _run(count: int) -> list[Row]:
                 server_id, database_url = setup.server_id, setup.database_url
             enqueue_seconds = await asyncio.to_thread(_enqueue, database_url, server_id, count)
             # Started off the loop: the receiver must answer while the worker starts up.
-            worker = await asyncio.to_thread(start, data_dir, ("worker",))
+            # A worker-only process refuses loopback receivers unless told.
+            worker = await asyncio.to_thread(start, data_dir, ("worker",),
+                                             {"POSTLANE_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true"})
             try:
                 done = await receiver.wait_for(count, DRAIN_TIMEOUT)
                 rss = worker.peak_rss_mib()

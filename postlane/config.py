@@ -200,10 +200,12 @@ class Settings(BaseModel):
 
     @property
     def webhook_private_targets_allowed(self) -> bool:
-        """webhook_allow_private_targets, or automatic: only on a loopback API."""
+        """webhook_allow_private_targets, or automatic: only in a process that serves the
+        API on a loopback address (local development). A worker-only process has no API
+        of its own to judge by, and is the one that connects: it refuses unless told."""
         if self.webhook_allow_private_targets is not None:
             return self.webhook_allow_private_targets
-        return network.is_loopback_host(self.api_host)
+        return "api" in self.roles and network.is_loopback_host(self.api_host)
 
     @classmethod
     def from_env(cls, overrides: dict[str, Any] | None = None,

@@ -209,9 +209,12 @@ class Postlane:
         """Move the worker role to a copy for forked worker processes; this process's
         accepts wake them through a pipe."""
         self.wake_pipe = processes.WakePipe()
+        # Decided here, where the API role is: the worker copy alone would refuse.
+        private = self.settings.webhook_private_targets_allowed
         others = tuple(role for role in self.settings.roles if role != "worker")
         self.settings = self.settings.model_copy(update={"roles": others})
-        child = Postlane(self.settings.model_copy(update={"roles": ("worker",)}))
+        child = Postlane(self.settings.model_copy(update={
+            "roles": ("worker",), "webhook_allow_private_targets": private}))
         child.wake_pipe = self.wake_pipe
         return child
 

@@ -52,6 +52,9 @@ COMMON_ENV = {
     "POSTLANE_WORKER_POLL_SECONDS": "0.05",
     "POSTLANE_WORKER_LEASE_SECONDS": "30",
     "POSTLANE_DB_POOL_SIZE": "4",
+    # Worker-only processes post to this test's receiver on loopback: said explicitly,
+    # as a worker-only process refuses private targets by default.
+    "POSTLANE_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
 }
 
 

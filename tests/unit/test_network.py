@@ -5,12 +5,14 @@ recognised without DNS, and the headers a tenant may add to a webhook POST."""
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
 import pytest
 
 from postlane.config import Settings
 from postlane.domain import network
 from postlane.domain.network import AddressKind
+from postlane.runtime import Postlane
 
 K = AddressKind
 
@@ -177,6 +179,27 @@ def test_private_targets_are_allowed_automatically_only_on_a_loopback_api(
                     ).webhook_private_targets_allowed is True
     assert Settings(api_host=host, webhook_allow_private_targets=False
                     ).webhook_private_targets_allowed is False
+
+
+def test_a_worker_only_process_refuses_private_targets_unless_told() -> None:
+    """It has no API of its own (its api_host is only the default) and is the process
+    that connects; a worker the API process forks inherits that process's answer."""
+    assert Settings(roles=("worker",)).webhook_private_targets_allowed is False
+    assert Settings(roles=("worker",), webhook_allow_private_targets=True
+                    ).webhook_private_targets_allowed is True
+
+
+def test_a_forked_worker_inherits_the_api_process_answer(tmp_path: Path) -> None:
+    app = Postlane(Settings(data_dir=tmp_path, worker_processes=1))
+    try:
+        child = app.split_off_worker()
+        try:
+            assert child.settings.roles == ("worker",)
+            assert child.settings.webhook_private_targets_allowed is True
+        finally:
+            child.close()
+    finally:
+        app.close()
 
 
 def test_private_mx_hosts_are_refused_unless_allowed() -> None:
