@@ -56,6 +56,8 @@ class Worker:
         #: Running jobs, counted as claims are limited (webhook POSTs per kind, per server).
         self._slots = Slots(settings)
         self._tasks: set[asyncio.Task[None]] = set()
+        #: The jobs running now, by id: their leases are renewed while they run.
+        self._running: dict[int, Job] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: ClientPool | None = None
         #: What steps that reach outside the database use; made when the worker runs.
@@ -87,6 +89,7 @@ class Worker:
         self._resources = pipeline.Resources(self.db, self.tx, self.settings, self.transport,
                                              self._clients)
         retaining = asyncio.create_task(self._retain(stop))
+        renewing = asyncio.create_task(self._renew_leases(stop))
         try:
             while not stop.is_set():
                 # Cleared before claiming: a wake-up that comes during the claim or the idle
@@ -99,9 +102,29 @@ class Worker:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             retaining.cancel()
-            await asyncio.gather(retaining, return_exceptions=True)
+            renewing.cancel()
+            await asyncio.gather(retaining, renewing, return_exceptions=True)
             await self._clients.aclose()
             self.tx.stop()
+
+    async def _renew_leases(self, stop: asyncio.Event) -> None:
+        """Renew the running jobs' leases three times per lease: a step may outlast one
+        (a large message to many recipients over a slow link, a slow receiver), and
+        must not be claimed again and run twice meanwhile. Only a worker that stops
+        renewing (crashed, killed, its loop stuck) loses its jobs to others."""
+        lease = self.settings.worker_lease_seconds
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), lease / 3)
+            if not self._running:
+                continue
+            try:
+                await self.tx.submit(functools.partial(
+                    jobs.renew, owner=self.owner, ids=list(self._running),
+                    lease_seconds=lease))
+            except Exception:  # the database is away: the next round tries again
+                log.warning("could not renew the leases of %d running jobs",
+                            len(self._running))
 
     async def _retain(self, stop: asyncio.Event) -> None:
         """Purge what has passed the retention period: at start, then at each interval.
@@ -142,6 +165,7 @@ class Worker:
         self._slots.looked(quota, len(claimed))
         for job in claimed:
             self._slots.started(job)
+            self._running[job.id] = job
             task = asyncio.create_task(self._run_one(job))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -183,6 +207,7 @@ class Worker:
             log.warning("job %s (%s %s) failed: %s", job.id, job.kind.value, job.ref, exc)
             await self._schedule_retry(job, exc)
         finally:
+            self._running.pop(job.id, None)
             if self._slots.finished(job):
                 self._wakeup.set()  # due jobs may have waited for this room
 

@@ -192,6 +192,18 @@ def finish(conn: Connection, kind: JobKind, refs: Sequence[str], note: str) -> N
                              last_error=note[:4000]))
 
 
+def renew(conn: Connection, owner: str, ids: Sequence[int], lease_seconds: float) -> None:
+    """Extend the leases ``owner`` holds on the running jobs ``ids``: a step that takes
+    longer than one lease keeps its job (another claim would run it a second time)."""
+    until = utcnow() + timedelta(seconds=lease_seconds)
+    for start in range(0, len(ids), _CHUNK):
+        conn.execute(jobs.update()
+                     .where(jobs.c.id.in_(list(ids[start:start + _CHUNK])),
+                            jobs.c.lease_owner == owner,
+                            jobs.c.state == JobState.QUEUED.value)
+                     .values(leased_until=until))
+
+
 def finish_for_server(conn: Connection, server_id: int, note: str) -> None:
     """End the queued jobs that work for ``server_id`` (those that record it: notify),
     in the transaction that deletes the server: their rows go with the cascade, and on

@@ -409,3 +409,18 @@ def test_jobs_are_queued_with_their_kinds_max_attempts(db: Database,
         assert row["max_attempts"] == attempts == retry.max_attempts(
             pipeline.BY_KIND[kind].schedule), kind
     assert job_rows(db, JobKind.SCREEN)[0]["ref"] == message_id
+
+
+def test_a_step_that_outlasts_its_lease_keeps_it_and_runs_once(
+        db: Database, receiver: WebhookReceiver) -> None:
+    """A step may take longer than the lease (a large message to many recipients over a
+    slow link, a slow receiver): while it runs, its worker renews the lease, so another
+    worker does not claim the job again and send a second copy."""
+    receiver.delay = 3.0  # the lease is 1 s: without renewals, taken again twice over
+    server_id = make_server(db, hook_url=receiver.url)
+    suppress(db, server_id, "blocked@example.com")
+    submit(db, server_id, ["blocked@example.com"])
+    run_workers(db, worker_settings(worker_lease_seconds=1.0), lambda: all_jobs_done(db))
+    assert len(receiver.requests) == 1
+    (row,) = job_rows(db, JobKind.NOTIFY)
+    assert row["attempts"] == 1
