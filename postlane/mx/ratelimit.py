@@ -18,8 +18,6 @@ from typing import Any
 
 from postlane.domain.network import client_key
 
-__all__ = ["MAX_CLIENTS", "ClientBuckets", "client_key"]
-
 #: Clients remembered at once; each costs a few hundred bytes.
 MAX_CLIENTS = 10_000
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from postlane.mx.ratelimit import ClientBuckets, client_key
+from postlane.domain.network import client_key
+from postlane.mx.ratelimit import ClientBuckets
 
 
 class Clock:
