@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run the whole suite: lint, types, and pytest on
-# SQLite and PostgreSQL, and the dashboard in Chromium (a missing PostgreSQL or
-# Chromium is a failure, not a skip), with branch coverage printed at the end.
+# SQLite and PostgreSQL, the dashboard in Chromium and Postmark's Node SDK in Node.js (a
+# missing PostgreSQL, Chromium or Node is a failure, not a skip), with branch coverage
+# printed at the end.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh test
 POSTLANE_TEST_PG_URL="$(bash scripts/ensure-postgres.sh)"
 POSTLANE_CHROMIUM="$(bash scripts/ensure-chromium.sh)"
+POSTLANE_NODE="$(bash scripts/ensure-node.sh)"
 export POSTLANE_TEST_PG_URL POSTLANE_REQUIRE_PG=1 POSTLANE_CHROMIUM POSTLANE_REQUIRE_BROWSER=1
+export POSTLANE_NODE POSTLANE_REQUIRE_NODE=1
 echo "== ruff"; .venv/bin/ruff check postlane tests benchmarks
 echo "== mypy"; .venv/bin/mypy
 echo "== pytest (SQLite + PostgreSQL at ${POSTLANE_TEST_PG_URL##*@})"
