@@ -232,3 +232,21 @@ def test_account_servers(account: sync.SyncAccountClient, seeded: Seeded) -> Non
     assert edited.name == "Staging 2"
     deleted = account.server.delete(created.id)
     assert deleted.error_code == 0 and deleted.message
+
+
+def test_outbound_stream_pages_through_everything(client: sync.SyncServerClient) -> None:
+    """The SDK's paging generator (count/offset until a short page) sees every message
+    once, two at a time as at once."""
+    everything = client.outbound.list(count=500, offset=0, status="sent")
+    streamed = client.outbound.stream(batch_size=2, max_messages=1000, status="sent")
+    assert len(everything.items) >= 4
+    assert [m.message_id for m in streamed] == [m.message_id for m in everything.items]
+
+
+@pytest.mark.xfail(strict=True, raises=ValidationError,
+                   reason="the list of outbound messages gives the bounced one Status "
+                   "'Bounced', not one of MessageStatus: an unfiltered list() fails whole")
+def test_outbound_list_with_a_bounced_message(client: sync.SyncServerClient,
+                                              seeded: Seeded) -> None:
+    listed = client.outbound.list(count=500, offset=0)
+    assert seeded.bounced_id in [m.message_id for m in listed.items]
