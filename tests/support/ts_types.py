@@ -46,7 +46,9 @@ def _body(text: str, start: int) -> tuple[str, int]:
 
 def _split(body: str) -> list[str]:
     """Members separated by ';' outside braces."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in body:
         depth += {"{": 1, "}": -1}.get(char, 0)
         if char == ";" and depth == 0:
