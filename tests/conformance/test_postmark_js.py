@@ -75,6 +75,10 @@ def test_messages(node: str, types: TypeTable, seeded: Seeded) -> None:
     assert listed["TotalCount"] == 1
     assert [m["MessageID"] for m in listed["Messages"]] == [seeded.delivered_id]
     assert listed["Messages"][0]["To"] == [{"Email": DELIVERED, "Name": ""}]
+    everything = results["getOutboundMessagesAll"]
+    assert everything["TotalCount"] == len(everything["Messages"]) >= 2
+    assert {seeded.delivered_id, seeded.bounced_id} <= {
+        m["MessageID"] for m in everything["Messages"]}
     details = results["getOutboundMessageDetails"]
     assert details["Status"] == "Sent" and details["Metadata"] == {"order": "42"}
     assert [e["Type"] for e in details["MessageEvents"]] == ["Delivered"]

@@ -9,11 +9,19 @@ the exact mismatch, so that it fails (and the mark must go) once the answer is f
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
-from postmark import InvalidAPIKeyException, PostmarkAPIException, sync
+from postmark import (
+    Attachment,
+    Email,
+    Header,
+    InvalidAPIKeyException,
+    PostmarkAPIException,
+    sync,
+)
 from postmark.models.bounces import BounceType
 from postmark.models.outbound.enums import MessageEventType, MessageStatus, TrackLinksOption
 from postmark.models.servers import DeliveryType, ServerColor
@@ -40,13 +48,19 @@ def account(seeded: Seeded) -> Iterator[sync.SyncAccountClient]:
 
 
 def test_send(client: sync.SyncServerClient, seeded: Seeded) -> None:
-    sent = client.outbound.send({"sender": SENDER, "to": "one@example.com", "subject": "Hi",
-                                 "text_body": "Hello", "tag": "welcome",
-                                 "metadata": {"user": "7"}})
+    sent = client.outbound.send(Email(
+        sender=SENDER, to="one@example.com", subject="Hi", text_body="Hello", tag="welcome",
+        metadata={"user": "7"}, headers=[Header(name="X-Order", value="9")],
+        attachments=[Attachment(name="a.txt", content=base64.b64encode(b"hi").decode(),
+                                content_type="text/plain")]))
     assert sent.success and sent.error_code == 0 and sent.message == "OK"
     assert sent.to == "one@example.com"
     assert isinstance(sent.submitted_at, datetime) and sent.submitted_at.tzinfo is not None
     wait_sent(seeded.server.api(), sent.message_id)
+    details = client.outbound.get(sent.message_id)
+    assert details.attachments == ["a.txt"]
+    assert details.tag == "welcome" and details.metadata == {"user": "7"}
+    assert details.body and "X-Order: 9" in details.body
 
 
 def test_send_batch(client: sync.SyncServerClient) -> None:

@@ -50,6 +50,8 @@ const scenarios = {
   async messages() {
     await step("getOutboundMessages", "OutboundMessages", () => server.getOutboundMessages(
       { count: 50, offset: 0, recipient: args.recipient }));
+    await step("getOutboundMessagesAll", "OutboundMessages",
+      () => server.getOutboundMessages({ count: 500, offset: 0 }));
     await step("getOutboundMessageDetails", "OutboundMessageDetails",
       () => server.getOutboundMessageDetails(args.messageId));
     await step("getOutboundMessageDump", "OutboundMessageDump",
