@@ -37,15 +37,7 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
     for header in chosen.headers:
         msg[header["Name"]] = header["Value"]
     _set_bodies(msg, text_body, html_body)
-    inline = html_body is not None
-    if inline and any(att.get("ContentID") for att in attachments):
-        _make_related(msg)
-    for att in attachments:  # inline images first: mixed > related > alternative
-        if inline and att.get("ContentID"):
-            _attach(msg, att, related=True)
-    for att in attachments:
-        if not (inline and att.get("ContentID")):
-            _attach(msg, att, related=False)
+    _attach_all(msg, attachments, has_html=html_body is not None)
     _refuse_line_breaks(msg)
     if _needs_utf8_headers(addressed.values()):
         # RFC 6532: an internationalised address can only be written as UTF-8 (an
@@ -69,6 +61,20 @@ def _set_bodies(msg: EmailMessage, text_body: str | None, html_body: str | None)
             msg.add_alternative(html_body, subtype="html")
     elif html_body is not None:
         msg.set_content(html_body, subtype="html")
+
+
+def _attach_all(msg: EmailMessage, attachments: list[dict[str, Any]], has_html: bool) -> None:
+    """Inline parts (a ContentID, and an HTML body to show them) first, so the result is
+    mixed > related > (alternative > text, html) + inline parts, then the others in
+    mixed. Without HTML a part with a ContentID is a regular attachment that keeps it."""
+    inline = [att for att in attachments if has_html and att.get("ContentID")]
+    if inline:
+        _make_related(msg)
+    for att in inline:
+        _attach(msg, att, related=True)
+    for att in attachments:
+        if not (has_html and att.get("ContentID")):
+            _attach(msg, att, related=False)
 
 
 def _make_related(msg: EmailMessage) -> None:
