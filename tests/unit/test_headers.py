@@ -76,3 +76,13 @@ def test_a_composed_message_has_one_message_id_and_one_date(keep: bool) -> None:
     assert b"Message-ID: " + expected in delivered
     date = next(line for line in raw.split(b"\n") if line.startswith(b"Date: "))
     assert (parsedate_to_datetime(date[6:].decode()).year == 2001) is keep
+
+
+def test_an_smtp_message_s_keepid_is_withheld_and_its_message_id_kept() -> None:
+    """SMTP stores a message as sent (its Message-ID and Date are the client's, as
+    X-PM-KeepID: true asks); the switch itself never reaches the recipients."""
+    raw = (b"From: a@example.com\r\nTo: b@example.com\r\nMessage-ID: <smtp@app.test>\r\n"
+           b"X-PM-KeepID: true\r\nx-pm-keepid:\r\n true\r\nSubject: s\r\n\r\nbody\r\n")
+    out = mime.for_delivery(raw, GUID)
+    assert b"keepid" not in out.lower()
+    assert out.count(b"Message-ID: <smtp@app.test>\r\n") == 1 and out.endswith(b"\r\n\r\nbody\r\n")
