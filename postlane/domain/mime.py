@@ -78,18 +78,20 @@ def _attach_all(msg: EmailMessage, attachments: list[dict[str, Any]], has_html: 
 
 
 def _make_related(msg: EmailMessage) -> None:
-    """Turn the body into multipart/related, the alternative (if any) its first part.
+    """Turn the body into multipart/related, the HTML or the alternative its first part.
     The email package converts only a single part or a multipart/mixed this way, so an
     alternative is moved into a part of its own here."""
-    if msg.get_content_type() != "multipart/alternative":
+    root = msg.get_content_type()
+    if root != "multipart/alternative":
         msg.make_related()
-        return
-    alternative = EmailMessage(policy=msg.policy)
-    alternative["Content-Type"] = msg["Content-Type"]
-    alternative.set_payload(msg.get_payload())
-    del msg["Content-Type"]
-    msg["Content-Type"] = "multipart/related"
-    msg.set_payload([alternative])
+    else:
+        alternative = EmailMessage(policy=msg.policy)
+        alternative["Content-Type"] = msg["Content-Type"]
+        alternative.set_payload(msg.get_payload())
+        del msg["Content-Type"]
+        msg["Content-Type"] = "multipart/related"
+        msg.set_payload([alternative])
+    msg.set_param("type", root)  # RFC 2387: the type of the root (first) part
 
 
 def _content_type(value: str | None) -> tuple[str, str]:

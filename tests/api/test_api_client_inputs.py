@@ -207,6 +207,7 @@ def test_content_id_makes_an_inline_part_of_the_html(server: InProcessServer, ci
                                "image/png"]),
         "application/pdf"])
     related = next(p for p in msg.walk() if p.get_content_type() == "multipart/related")
+    assert related.get_param("type") == "multipart/alternative"  # RFC 2387's root type
     image = list(related.iter_parts())[1]
     assert image["Content-ID"] == "<logo>"
     assert image.get_content_disposition() == "inline" and image.get_filename() == "logo.png"
@@ -227,6 +228,7 @@ def test_html_only_with_an_inline_image_is_related(server: InProcessServer) -> N
                          "ContentType": "image/png; name=logo.png", "ContentID": "cid:logo"}]}))
     msg = stored(api, message_id)
     assert _tree(msg) == ("multipart/related", ["text/html", "image/png"])
+    assert msg.get_param("type") == "text/html"
     _clean_parameters(msg)
     assert list(msg.iter_parts())[1]["Content-ID"] == "<logo>"
 
