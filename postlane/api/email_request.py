@@ -14,7 +14,8 @@ from postlane.accept import Submission
 from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel, member, parse
 from postlane.api.request import decode
-from postlane.domain import addresses, limits, mime
+from postlane.domain import addresses, ids, limits, mime
+from postlane.domain import headers as identity_headers
 from postlane.domain.types import DeliveryType, Source
 
 
@@ -92,17 +93,40 @@ def _too_big(max_bytes: int) -> ApiError:
     return _invalid(f"The message exceeds the size limit of {max_bytes} bytes.")
 
 
+#: What base64 may be wrapped with: Ruby's pack('m') breaks lines at 60 characters with
+#: LF, Python's email package at 76 with LF or CRLF, MIME encoders in general with CRLF.
+_BASE64_WHITESPACE = str.maketrans("", "", " \t\r\n")
+
+
+def _content(item: AttachmentItem) -> bytes:
+    """The attachment's bytes: base64 whatever its line breaks and spaces (Postmark
+    ignores them), any other character or bad padding refused."""
+    try:
+        return base64.b64decode(item.content.translate(_BASE64_WHITESPACE), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise _invalid(f"Attachment '{item.name}' is not valid base64.") from exc
+
+
+def content_id(value: str) -> str:
+    """A ContentID as the SDKs write it ("cid:logo", the HTML's reference) or as a
+    Content-ID holds it ("<logo>"), reduced to the bare id ("logo")."""
+    value = value.strip()
+    if value[:4].lower() == "cid:":
+        value = value[4:].strip()
+    if value.startswith("<") and value.endswith(">"):
+        value = value[1:-1].strip()
+    return value
+
+
 def _attachments(items: list[AttachmentItem]) -> list[dict[str, Any]]:
     out = []
     for item in items:
-        try:
-            data = base64.b64decode(item.content, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise _invalid(f"Attachment '{item.name}' is not valid base64.") from exc
+        data = _content(item)
+        cid = content_id(_clean(item.content_id, "Attachment ContentID")
+                         ) if item.content_id else ""
         out.append({"Name": _clean(item.name, "Attachment name"),
                     "ContentType": _clean(item.content_type, "Attachment ContentType"),
-                    "ContentID": _clean(item.content_id, "Attachment ContentID")
-                    if item.content_id else None, "ContentLength": len(data), "Data": data})
+                    "ContentID": cid or None, "ContentLength": len(data), "Data": data})
     return out
 
 
@@ -147,12 +171,13 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
                for h in req.headers]
     attachments = _attachments(req.attachments)
     subject = _clean(req.subject, "Subject")
+    message_id = ids.message_id()
     try:
         raw = mime.compose(from_field=req.from_.strip(), to_field=req.to.strip(),
                            cc_field=req.cc.strip(), reply_to=_clean(req.reply_to, "ReplyTo"),
                            subject=subject, text_body=req.text_body, html_body=req.html_body,
-                           headers=headers, attachments=attachments, message_id="postlane",
-                           domain="postlane.local")
+                           headers=headers, attachments=attachments, message_id=message_id,
+                           domain=identity_headers.MESSAGE_ID_DOMAIN)
     except (ValueError, TypeError) as exc:  # the email package refuses what it cannot write
         raise _invalid(f"The message cannot be composed: {exc}") from exc
     if len(raw) > max_bytes:
@@ -165,7 +190,8 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
         subject=subject, tag=_clean(req.tag, "Tag"), metadata=dict(req.metadata),
         headers=headers, text_body=req.text_body, html_body=req.html_body,
         attachments=[{k: v for k, v in a.items() if k != "Data"} for a in attachments],
-        raw=raw, size=len(raw), track_opens=req.track_opens, track_links=track_links)
+        raw=raw, size=len(raw), track_opens=req.track_opens, track_links=track_links,
+        message_id=message_id)
 
 
 def request(data: Any) -> EmailRequest:

@@ -6,16 +6,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from email import policy
 from email.message import EmailMessage
-from email.utils import formatdate, getaddresses, make_msgid
+from email.utils import getaddresses
 from typing import Any
 
+from postlane.domain import headers as identity_headers
 from postlane.domain import limits
 
 
 def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, subject: str,
             text_body: str | None, html_body: str | None, headers: list[dict[str, str]],
             attachments: list[dict[str, Any]], message_id: str, domain: str) -> bytes:
-    """``attachments`` carry decoded bytes under "Data". At most limits.MAX_HEADERS
+    """``attachments`` carry decoded bytes under "Data"; one with a "ContentID" (bare, as
+    attachments.content_id makes it) is an inline image of the HTML body. ``message_id``
+    is the MessageID of the response: the Message-ID and Date are domain.headers' rule.
+    At most limits.MAX_HEADERS
     headers and MAX_ATTACHMENTS attachments (ValueError): the work of building the message
     grows with each, and the front doors refuse more before they get here."""
     problem = limits.too_many(Headers=len(headers), Attachments=len(attachments))
@@ -27,13 +31,13 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
         if value or name == "From":
             msg[name] = value
     msg["Subject"] = subject
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = make_msgid(idstring=message_id, domain=domain)
-    for header in headers:
+    chosen = identity_headers.identity(headers, message_id, domain=domain)
+    msg["Date"] = chosen.date
+    msg["Message-ID"] = chosen.message_id
+    for header in chosen.headers:
         msg[header["Name"]] = header["Value"]
     _set_bodies(msg, text_body, html_body)
-    for att in attachments:
-        _attach(msg, att)
+    _attach_all(msg, attachments, has_html=html_body is not None)
     _refuse_line_breaks(msg)
     if _needs_utf8_headers(addressed.values()):
         # RFC 6532: an internationalised address can only be written as UTF-8 (an
@@ -59,11 +63,60 @@ def _set_bodies(msg: EmailMessage, text_body: str | None, html_body: str | None)
         msg.set_content(html_body, subtype="html")
 
 
-def _attach(msg: EmailMessage, att: dict[str, Any]) -> None:
-    maintype, _, subtype = (att.get("ContentType") or "application/octet-stream").partition("/")
-    msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype or "octet-stream",
-                       filename=att.get("Name") or "attachment",
-                       cid=f"<{att['ContentID']}>" if att.get("ContentID") else None)
+def _attach_all(msg: EmailMessage, attachments: list[dict[str, Any]], has_html: bool) -> None:
+    """Inline parts (a ContentID, and an HTML body to show them) first, so the result is
+    mixed > related > (alternative > text, html) + inline parts, then the others in
+    mixed. Without HTML a part with a ContentID is a regular attachment that keeps it."""
+    inline = [att for att in attachments if has_html and att.get("ContentID")]
+    if inline:
+        _make_related(msg)
+    for att in inline:
+        _attach(msg, att, related=True)
+    for att in attachments:
+        if not (has_html and att.get("ContentID")):
+            _attach(msg, att, related=False)
+
+
+def _make_related(msg: EmailMessage) -> None:
+    """Turn the body into multipart/related, the HTML or the alternative its first part.
+    The email package converts only a single part or a multipart/mixed this way, so an
+    alternative is moved into a part of its own here."""
+    root = msg.get_content_type()
+    if root != "multipart/alternative":
+        msg.make_related()
+    else:
+        alternative = EmailMessage(policy=msg.policy)
+        alternative["Content-Type"] = msg["Content-Type"]
+        alternative.set_payload(msg.get_payload())
+        del msg["Content-Type"]
+        msg["Content-Type"] = "multipart/related"
+        msg.set_payload([alternative])
+    msg.set_param("type", root)  # RFC 2387: the type of the root (first) part
+
+
+def _content_type(value: str | None) -> tuple[str, str]:
+    """The type and subtype of an attachment's ContentType; parameters (``; name=...``)
+    are dropped, as the part writes its own, and anything that is no type/subtype is
+    application/octet-stream (an empty subtype would write ``image/;``)."""
+    maintype, _, subtype = (value or "").split(";", 1)[0].strip().lower().partition("/")
+    if not maintype or not subtype or any(ch in maintype + subtype for ch in ' "/\\'):
+        return "application", "octet-stream"
+    return maintype, subtype
+
+
+def _attach(msg: EmailMessage, att: dict[str, Any], related: bool) -> None:
+    """A regular attachment (multipart/mixed), or with ``related`` an inline part of the
+    HTML (multipart/related, beside the alternative), which ``cid:`` references reach.
+    The email package writes the bytes as base64 in 76-character lines."""
+    maintype, subtype = _content_type(att.get("ContentType"))
+    cid = f"<{att['ContentID']}>" if att.get("ContentID") else None
+    filename = att.get("Name") or "attachment"
+    if related:
+        msg.add_related(att["Data"], maintype=maintype, subtype=subtype, cid=cid,
+                        filename=filename, disposition="inline")
+    else:
+        msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype, cid=cid,
+                           filename=filename)
 
 
 def _refuse_line_breaks(msg: EmailMessage) -> None:

@@ -398,11 +398,13 @@ def test_compose_parses_back_with_attachments() -> None:
     assert body is not None and body.get_content().strip() == "plain body"
     html = msg.get_body(preferencelist=("html",))
     assert html is not None and "<p>html body</p>" in html.get_content()
-    found = {part.get_filename(): part for part in msg.iter_attachments()}
+    found = {part.get_filename(): part for part in msg.walk() if part.get_filename()}
     assert set(found) == {"data.bin", "logo.png"}
+    assert [p.get_filename() for p in msg.iter_attachments()] == ["data.bin"]
     assert found["data.bin"].get_payload(decode=True) == b"\x00\x01binary\xff"
     assert found["logo.png"].get_content_type() == "image/png"
-    assert found["logo.png"]["Content-ID"] == "<logo@cid>"
+    assert found["logo.png"]["Content-ID"] == "<logo@cid>"  # inline, beside the HTML
+    assert found["logo.png"].get_content_disposition() == "inline"
 
 
 def test_compose_html_only_and_no_attachments() -> None:
