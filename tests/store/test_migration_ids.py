@@ -146,3 +146,27 @@ def test_dangling_reference_fails_0007_and_rolls_it_back(tmp_path: Path) -> None
                                 ).scalar_one() == 1
     finally:
         db.close()
+
+
+def test_downgrade_and_upgrade_again_keep_the_sequence(tmp_path: Path) -> None:
+    """Downgrade is a no-op; running 0007 again never lowers a table's sequence."""
+    db = Database(f"sqlite:///{tmp_path / 'again.db'}", pool_size=1)
+    try:
+        migrate.upgrade(db)
+        with db.write() as conn:
+            sid = _fill(conn)
+            conn.execute(servers.delete().where(servers.c.id != sid))
+            newest = int(conn.execute(sa.select(sa.func.max(TABLES["jobs"].c.id))).scalar_one())
+            conn.execute(TABLES["jobs"].delete())
+        with db.engine.connect() as conn:
+            cfg = migrate.alembic_config(db.url)
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0006")
+            conn.commit()
+        migrate.upgrade(db)
+        with db.write() as conn:
+            fresh = conn.execute(TABLES["jobs"].insert().values(ROWS["jobs"](sid, "", 5))
+                                 ).inserted_primary_key[0]
+        assert fresh > newest
+    finally:
+        db.close()

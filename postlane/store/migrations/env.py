@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from alembic import context
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from sqlalchemy.engine import Connection
 
 from postlane.store.database import create_engine
@@ -36,12 +37,19 @@ def run() -> None:
 
 
 def _needs_foreign_keys_off(connection: Connection) -> bool:
-    if connection.dialect.name != "sqlite" or context.is_offline_mode():
+    """Only an upgrade through such a migration, on a connection not yet in a transaction
+    (one already in a transaction cannot switch: the migration then refuses to run)."""
+    if (connection.dialect.name != "sqlite" or context.is_offline_mode()
+            or connection.in_transaction()):
         return False
     current = MigrationContext.configure(connection).get_current_heads()
     connection.rollback()  # reading the version began a transaction: end it
     script = ScriptDirectory.from_config(config)
-    pending = script.iterate_revisions(context.get_revision_argument(), current or "base")
+    try:
+        pending = list(script.iterate_revisions(context.get_revision_argument(),
+                                                current or "base"))
+    except RevisionError:  # a downgrade: target below current; nothing rebuilds tables
+        return False
     return any(getattr(rev.module, "sqlite_foreign_keys_off", False) for rev in pending)
 
 
@@ -49,13 +57,14 @@ def _needs_foreign_keys_off(connection: Connection) -> bool:
 def _foreign_keys_off(connection: Connection) -> Iterator[None]:
     raw = connection.connection.driver_connection
     assert raw is not None and not connection.in_transaction()
+    enforced = raw.execute("PRAGMA foreign_keys").fetchone()[0]
     raw.execute("PRAGMA foreign_keys=OFF")
     try:
         yield
     finally:
         if connection.in_transaction():  # a failure left it open: roll back first
             connection.rollback()
-        raw.execute("PRAGMA foreign_keys=ON")
+        raw.execute(f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}")
 
 
 def _migrate(connection: Connection) -> None:

@@ -47,22 +47,35 @@ def upgrade() -> None:
     if enforced:
         raise RuntimeError('0007 rebuilds tables and must run with SQLite foreign keys off '
                            '(migrations/env.py does this for sqlite_foreign_keys_off)')
+    # Read before rebuilding: dropping an AUTOINCREMENT table (a second run, after the
+    # no-op downgrade) deletes its sqlite_sequence row along with it.
+    kept = _sequences(bind)
     for name in TABLES:
         with op.batch_alter_table(name, recreate='always',
                                   table_kwargs={'sqlite_autoincrement': True}):
             pass
-        _seed_sequence(bind, name)
+        _seed_sequence(bind, name, kept.get(name, 0))
     dangling = bind.exec_driver_sql('PRAGMA foreign_key_check').all()
     if dangling:
         raise RuntimeError(f'foreign key check failed after rebuilding tables: {dangling}')
 
 
-def _seed_sequence(bind: sa.Connection, name: str) -> None:
+def _sequences(bind: sa.Connection) -> dict[str, int]:
+    """sqlite_sequence as it stands (it exists once any AUTOINCREMENT table was made)."""
+    exists = bind.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'"
+    ).first()
+    if exists is None:
+        return {}
+    rows = bind.exec_driver_sql('SELECT name, max(seq) FROM sqlite_sequence GROUP BY name')
+    return {str(name): int(seq) for name, seq in rows}
+
+
+def _seed_sequence(bind: sa.Connection, name: str, kept: int) -> None:
     """One sqlite_sequence row for ``name`` holding the largest id ever handed out that
-    is still knowable: the max of the table's ids and any sequence value already kept."""
-    seen = bind.execute(sa.text(
-        'SELECT max(coalesce((SELECT max(seq) FROM sqlite_sequence WHERE name = :t), 0),'
-        f' coalesce((SELECT max(id) FROM "{name}"), 0))'), {'t': name}).scalar_one()
+    is still knowable: the max of the table's ids and the sequence value kept before."""
+    top = bind.exec_driver_sql(f'SELECT coalesce(max(id), 0) FROM "{name}"').scalar_one()
+    seen = max(int(top), kept)
     bind.execute(sa.text('DELETE FROM sqlite_sequence WHERE name = :t'), {'t': name})
     bind.execute(sa.text('INSERT INTO sqlite_sequence (name, seq) VALUES (:t, :s)'),
                  {'t': name, 's': seen})
