@@ -45,6 +45,15 @@ def _id() -> sa.Column[Any]:
     return sa.Column("id", BigId, primary_key=True, autoincrement=True)
 
 
+def _int_keyed(name: str, *items: Any) -> sa.Table:
+    """A table whose primary key is an integer ``id``: on SQLite it is AUTOINCREMENT, so an
+    id is never handed out again after its row is deleted (issue 9). Without it SQLite
+    gives the next row max(rowid)+1, and a client holding the id of a deleted server,
+    webhook or bounce would silently reach the new row. PostgreSQL identity sequences
+    never go back, so the flag only changes SQLite's DDL."""
+    return sa.Table(name, metadata, _id(), *items, sqlite_autoincrement=True)
+
+
 def _created() -> sa.Column[Any]:
     return sa.Column("created_at", UTCDateTime(), nullable=False)
 
@@ -55,9 +64,8 @@ account_tokens = sa.Table(
     _created(),
 )
 
-servers = sa.Table(
-    "servers", metadata,
-    _id(),
+servers = _int_keyed(
+    "servers",
     sa.Column("name", sa.String(200), nullable=False, unique=True),
     sa.Column("color", sa.String(20), nullable=False, default="Blue"),
     sa.Column("delivery_type", sa.String(10), nullable=False),
@@ -129,9 +137,8 @@ messages = sa.Table(
     sa.Index(None, "server_id", "received_at"),
 )
 
-recipients = sa.Table(
-    "recipients", metadata,
-    _id(),
+recipients = _int_keyed(
+    "recipients",
     sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"),
               nullable=False, index=True),
     sa.Column("server_id", BigId, nullable=False),
@@ -142,9 +149,8 @@ recipients = sa.Table(
     sa.Index(None, "server_id", "email"),
 )
 
-message_events = sa.Table(
-    "message_events", metadata,
-    _id(),
+message_events = _int_keyed(
+    "message_events",
     sa.Column("message_id", sa.String(36), sa.ForeignKey("messages.id", ondelete="CASCADE"),
               nullable=False, index=True),
     sa.Column("recipient", sa.String(320), nullable=False),
@@ -153,9 +159,8 @@ message_events = sa.Table(
     sa.Column("occurred_at", UTCDateTime(), nullable=False),
 )
 
-suppressions = sa.Table(
-    "suppressions", metadata,
-    _id(),
+suppressions = _int_keyed(
+    "suppressions",
     sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
               nullable=False),
     sa.Column("stream", sa.String(30), nullable=False),
@@ -166,9 +171,8 @@ suppressions = sa.Table(
     sa.UniqueConstraint("server_id", "stream", "email"),
 )
 
-bounces = sa.Table(
-    "bounces", metadata,
-    _id(),
+bounces = _int_keyed(
+    "bounces",
     sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
               nullable=False),
     sa.Column("stream", sa.String(30), nullable=False),
@@ -194,9 +198,8 @@ bounces = sa.Table(
     sa.Index(None, "server_id", "email"),
 )
 
-webhooks = sa.Table(
-    "webhooks", metadata,
-    _id(),
+webhooks = _int_keyed(
+    "webhooks",
     sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
               nullable=False, index=True),
     sa.Column("url", sa.String(2000), nullable=False),
@@ -207,9 +210,8 @@ webhooks = sa.Table(
     _created(),
 )
 
-webhook_deliveries = sa.Table(
-    "webhook_deliveries", metadata,
-    _id(),
+webhook_deliveries = _int_keyed(
+    "webhook_deliveries",
     sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
               nullable=False),
     sa.Column("webhook_id", BigId, nullable=True, index=True),
@@ -227,9 +229,8 @@ webhook_deliveries = sa.Table(
     sa.Index(None, "server_id", "created_at"),
 )
 
-jobs = sa.Table(
-    "jobs", metadata,
-    _id(),
+jobs = _int_keyed(
+    "jobs",
     sa.Column("kind", sa.String(12), nullable=False),
     sa.Column("ref", sa.String(64), nullable=False),
     sa.Column("state", sa.String(8), nullable=False),
@@ -248,9 +249,8 @@ jobs = sa.Table(
 )
 
 #: Bounce and complaint reports received by the inbound listener, kept whatever their fate.
-inbound_reports = sa.Table(
-    "inbound_reports", metadata,
-    _id(),
+inbound_reports = _int_keyed(
+    "inbound_reports",
     sa.Column("mail_from", sa.String(320), nullable=False, default=""),
     sa.Column("rcpt_to", sa.JSON, nullable=False, default=list),
     sa.Column("raw", sa.LargeBinary, nullable=False),
