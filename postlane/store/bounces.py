@@ -87,6 +87,14 @@ def counts_by_type(conn: Connection, server_id: int) -> list[BounceCount]:
         .group_by(bounces.c.bounce_type).order_by(bounces.c.bounce_type)).all()]
 
 
+def distinct_tags(conn: Connection, server_id: int) -> list[str]:
+    """Every non-empty tag on the server's bounces, sorted (legacy ``GET /bounces/tags``)."""
+    return [str(t) for (t,) in conn.execute(
+        sa.select(bounces.c.tag).distinct().where(
+            bounces.c.server_id == server_id, bounces.c.tag != "")
+        .order_by(bounces.c.tag)).all()]
+
+
 def inactive_count(conn: Connection, server_id: int) -> int:
     return int(conn.execute(sa.select(sa.func.count(sa.distinct(bounces.c.email))).where(
         bounces.c.server_id == server_id, bounces.c.inactive.is_(True))).scalar_one())

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from postmark.models.bounces.schemas import DeliveryStats
+
 from tests.support.in_process import InProcessServer
 
 
@@ -31,3 +33,18 @@ def test_unknown_bounce(server: InProcessServer) -> None:
                   api.put(f"/bounces/{bounce_id}/activate")):
             assert r.status_code == 422, (bounce_id, r.text)
             assert r.json()["ErrorCode"] == 407
+
+
+def test_delivery_stats_rows_validate(server: InProcessServer) -> None:
+    """Every /deliverystats row carries Name, Type, Count and TypeCode, as postmark-python's
+    DeliveryStats model requires (the SMTP-bounce rows: tests/e2e)."""
+    body = server.api().get("/deliverystats").json()
+    assert body == {"InactiveMails": 0, "Bounces": [
+        {"Name": "All", "Type": "All", "TypeCode": 0, "Count": 0}]}
+    DeliveryStats.model_validate(body)
+
+
+def test_bounce_tags_is_a_route_not_an_id(server: InProcessServer) -> None:
+    """Legacy GET /bounces/tags answers a JSON list, never "bounce not found"."""
+    r = server.api().get("/bounces/tags")
+    assert r.status_code == 200 and r.json() == []

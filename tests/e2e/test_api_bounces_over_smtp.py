@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from postmark.models.bounces.schemas import DeliveryStats
 
 from postlane.domain.types import SuppressionOrigin, SuppressionReason
 from postlane.store import bounces, suppressions
@@ -135,6 +136,9 @@ def test_search_paging_and_filters(server: RunningServer, db: Database) -> None:
     assert emails(todate=str(today - timedelta(days=1))) == ["old@one.example"]
     assert emails(tag="t1", messagestream="outbound") == ["a@one.example"]
     assert [b["ID"] for b in search(api, type="HardBounce")] == [old_id]
+    # Legacy GET /bounces/tags: a plain list of the distinct non-empty tags.
+    tags = api.get("/bounces/tags")
+    assert tags.status_code == 200 and tags.json() == ["t1", "t2"]
 
 
 def test_activate(server: RunningServer) -> None:
@@ -180,8 +184,10 @@ def test_spam_complaint_bounce_cannot_be_activated(server: RunningServer,
 
 def test_delivery_stats(server: RunningServer, db: Database) -> None:
     api = server.api()
-    assert api.get("/deliverystats").json() == {
-        "InactiveMails": 0, "Bounces": [{"Name": "All", "Count": 0}]}
+    empty = api.get("/deliverystats").json()
+    assert empty == {"InactiveMails": 0, "Bounces": [
+        {"Name": "All", "Type": "All", "TypeCode": 0, "Count": 0}]}
+    DeliveryStats.model_validate(empty)
     enable_hooks(server)
     suppress(api, "a@example.com")
     suppress(api, "b@example.com")
@@ -190,7 +196,8 @@ def test_delivery_stats(server: RunningServer, db: Database) -> None:
     insert_hard_bounce(db, server, "c@example.com", inactive=False)
     stats = api.get("/deliverystats").json()
     assert stats == {"InactiveMails": 2, "Bounces": [
-        {"Name": "All", "Count": 4},
-        {"Type": "HardBounce", "Name": "Hard bounce", "Count": 1},
-        {"Type": "InternalError", "Name": "SMTP API Error", "Count": 3},
+        {"Name": "All", "Type": "All", "TypeCode": 0, "Count": 4},
+        {"Type": "HardBounce", "TypeCode": 1, "Name": "Hard bounce", "Count": 1},
+        {"Type": "InternalError", "TypeCode": 4003, "Name": "SMTP API Error", "Count": 3},
     ]}
+    DeliveryStats.model_validate(stats)

@@ -50,6 +50,19 @@ async def search(request: Request, ctx: ServerContext = Depends(server_token)) -
     return await db.run(_search, db, ctx.server_id, count, offset, filters)
 
 
+def _tags(db: Database, server_id: int) -> list[str]:
+    with db.read() as conn:
+        return bounces.distinct_tags(conn, server_id)
+
+
+@router.get("/bounces/tags")
+async def tags(request: Request, ctx: ServerContext = Depends(server_token)) -> list[str]:
+    """Postmark's legacy tag list: a plain JSON array of strings. Declared before
+    ``/bounces/{bounce_id}`` so "tags" is never read as an id."""
+    db = deps.db(request)
+    return await db.run(_tags, db, ctx.server_id)
+
+
 def _get(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
     with db.read() as conn:
         return payloads.bounce(bounce_service.get(conn, server_id, bounce_id))
@@ -87,10 +100,15 @@ def _stats(db: Database, server_id: int) -> dict[str, Any]:
     with db.read() as conn:
         by_type = bounces.counts_by_type(conn, server_id)
         inactive = bounces.inactive_count(conn, server_id)
-    rows: list[dict[str, Any]] = [{"Name": "All", "Count": sum(c.count for c in by_type)}]
+    # Every row carries Name, Type, Count and TypeCode: postmark-python's BounceTypeCount
+    # requires all four. Postmark's docs show the "All" row with Name and Count only, so
+    # it gets Type "All" and TypeCode 0 (no bounce type uses 0).
+    rows: list[dict[str, Any]] = [{"Name": "All", "Type": "All", "TypeCode": 0,
+                                   "Count": sum(c.count for c in by_type)}]
     for counted in by_type:
         known = bounce_types.lookup(counted.bounce_type)
         rows.append({"Type": counted.bounce_type,
+                     "TypeCode": known.code if known else 0,
                      "Name": known.name if known else counted.bounce_type,
                      "Count": counted.count})
     return {"InactiveMails": inactive, "Bounces": rows}
