@@ -108,8 +108,11 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
            recipient: str | None = None, from_email: str | None = None, tag: str | None = None,
            status: str | None = None, subject: str | None = None, stream: str | None = None,
            from_date: datetime | None = None,
-           to_date: datetime | None = None) -> Page[Message]:
+           to_date: datetime | None = None,
+           metadata: dict[str, str] | None = None) -> Page[Message]:
     where: list[Any] = [messages.c.server_id == server_id]
+    for key, value in (metadata or {}).items():
+        where.append(messages.c.metadata[key].as_string() == value)
     if recipient:
         where.append(messages.c.id.in_(sa.select(recipients.c.message_id).where(
             recipients.c.server_id == server_id,

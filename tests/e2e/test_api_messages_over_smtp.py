@@ -102,6 +102,9 @@ def test_search_filters(server: RunningServer, sent: dict[str, str]) -> None:
     assert _found(api, sent, messagestream="outbound") == {"receipt1", "receipt2", "lost"}
     assert _found(api, sent, tag="receipt", subject="Receipt 1") == {"receipt1"}
     assert _found(api, sent, RECIPIENT="bob@example.com", MessageStream="broadcast") == set()
+    assert _found(api, sent, metadata_issue="42") == {"digest"}
+    assert _found(api, sent, metadata_issue="4") == set()
+    assert _found(api, sent, metadata_other="42") == set()
 
     received = _search(api)["Messages"][-1]["ReceivedAt"]
     day = datetime.fromisoformat(received).date()

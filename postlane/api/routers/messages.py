@@ -39,6 +39,10 @@ async def search(request: Request, ctx: ServerContext = Depends(server_token)) -
         "stream": deps.query(request, "messagestream"),
         "from_date": deps.query_date(request, "fromdate"),
         "to_date": deps.query_date(request, "todate", end_of_day=True),
+        # Postmark's metadata_<key>=<value> filters: exact matches, all of them must hold.
+        "metadata": {name[len("metadata_"):]: value
+                     for name, value in request.query_params.items()
+                     if name.lower().startswith("metadata_") and len(name) > len("metadata_")},
     }
     db = deps.db(request)
     return await db.run(_search, db, ctx.server_id, count, offset, filters)
