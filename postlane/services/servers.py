@@ -63,9 +63,9 @@ class ServerFields:
 # --- the rules for one field: the value to store, or ValueError with the reason ---------
 
 def color(value: str) -> str:
-    for known in COLORS:
-        if known.lower() == value.lower():
-            return known
+    """Any case of a known colour, kept as given: Postmark echoes Color as sent ("red")."""
+    if value.lower() in (known.lower() for known in COLORS):
+        return value
     raise ValueError(f"must be one of {', '.join(COLORS)}")
 
 
@@ -117,7 +117,7 @@ _RULES: dict[str, tuple[Callable[[Any], Any], ...]] = {
 
 
 def validated(fields: ServerFields) -> ServerFields:
-    """``fields`` with each value as stored (canonical Color, DeliveryType, TrackLinks);
+    """``fields`` with each value as stored (Color as given; canonical DeliveryType, TrackLinks);
     InvalidFields when any breaks its rule."""
     problems: list[FieldProblem] = []
     values: dict[str, Any] = {}

@@ -67,7 +67,7 @@ def test_edit_and_delete_server(server: InProcessServer) -> None:
         "ClickHookUrl": "https://hooks.example.com/click", "SmtpApiActivated": None})
     assert r.status_code == 200, r.text
     edited = r.json()
-    assert edited["Name"] == "Renamed" and edited["Color"] == "Purple"
+    assert edited["Name"] == "Renamed" and edited["Color"] == "purple"
     assert edited["TrackLinks"] == "HtmlOnly" and edited["TrackOpens"] is True
     assert edited["ClickHookUrl"] == "https://hooks.example.com/click"
     assert edited["SmtpApiActivated"] is True  # explicit null left it unchanged

@@ -19,7 +19,7 @@ def test_create_server_with_streams_and_working_token(server: RunningServer) -> 
     account = server.api(account=True)
     created = create_server(account, Name="Staging", Color="red", DeliveryType="sandbox")
     assert created["Name"] == "Staging"
-    assert created["Color"] == "Red"
+    assert created["Color"] == "red"
     assert created["DeliveryType"] == "Sandbox"
     assert created["EnableSmtpApiErrorHooks"] is False
     assert created["SmtpApiActivated"] is True

@@ -19,7 +19,7 @@ def test_values_are_stored_as_postmark_spells_them() -> None:
     fields = validated(ServerFields(color="purple", delivery_type="sandbox",
                                     track_links="htmlonly", bounce_hook_url="",
                                     inbound_spam_threshold=5, smtp_api_activated=False))
-    assert fields.changes() == {"color": "Purple", "delivery_type": "Sandbox",
+    assert fields.changes() == {"color": "purple", "delivery_type": "Sandbox",
                                 "track_links": "HtmlOnly", "bounce_hook_url": "",
                                 "inbound_spam_threshold": 5, "smtp_api_activated": False}
     assert validated(ServerFields()).changes() == {}
