@@ -4,6 +4,8 @@ hooks switch: tests/e2e/test_api_servers_over_smtp.py."""
 
 from __future__ import annotations
 
+from postmark.models.servers.schemas import Server
+
 from tests.support.api_servers import SERVER_KEYS, create_server, expect_error
 from tests.support.in_process import InProcessServer
 
@@ -68,6 +70,7 @@ def test_edit_and_delete_server(server: InProcessServer) -> None:
     assert r.status_code == 200, r.text
     edited = r.json()
     assert edited["Name"] == "Renamed" and edited["Color"] == "purple"
+    Server.model_validate(edited)  # postmark-python's model of a server
     assert edited["TrackLinks"] == "HtmlOnly" and edited["TrackOpens"] is True
     assert edited["ClickHookUrl"] == "https://hooks.example.com/click"
     assert edited["SmtpApiActivated"] is True  # explicit null left it unchanged
