@@ -42,6 +42,11 @@ class ErrorCode(IntEnum):
     SERVER_NAME_TAKEN = 603
     MESSAGE_NOT_FOUND = 701
     BOUNCE_CANNOT_ACTIVATE = 703
+    TEMPLATE_NOT_FOUND = 1101
+    TEMPLATE_FIELD_MISSING = 1120
+    TEMPLATE_INVALID = 1122
+    TEMPLATE_TYPE_CHANGE = 1125
+    LAYOUT_IN_USE = 1130
     SUPPRESSION_LIMIT = 1300
     STREAM_ID_TAKEN = 1221
     STREAM_INVALID = 1222
@@ -76,6 +81,7 @@ HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]]
         e.Entity.WEBHOOK_DELIVERY: Answer(422, ErrorCode.WEBHOOK_NOT_FOUND),
         e.Entity.MESSAGE: Answer(422, ErrorCode.MESSAGE_NOT_FOUND),
         e.Entity.STREAM: Answer(422, ErrorCode.STREAM_NOT_FOUND),
+        e.Entity.TEMPLATE: Answer(422, ErrorCode.TEMPLATE_NOT_FOUND),
     },
     e.StreamNotFound: Answer(422, ErrorCode.STREAM_NOT_FOUND),
     e.StreamArchived: Answer(422, ErrorCode.STREAM_ARCHIVED),
@@ -91,6 +97,10 @@ HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]]
     e.BounceCannotActivate: Answer(422, ErrorCode.BOUNCE_CANNOT_ACTIVATE),
     e.AlreadyDelivered: Answer(422, ErrorCode.WEBHOOK_INVALID),
     e.TargetRefused: Answer(422, ErrorCode.WEBHOOK_INVALID),
+    e.TemplateFieldMissing: Answer(422, ErrorCode.TEMPLATE_FIELD_MISSING),
+    e.TemplateInvalid: Answer(422, ErrorCode.TEMPLATE_INVALID),
+    e.TemplateTypeChange: Answer(422, ErrorCode.TEMPLATE_TYPE_CHANGE),
+    e.LayoutInUse: Answer(422, ErrorCode.LAYOUT_IN_USE),
 }
 
 

@@ -25,6 +25,7 @@ class Entity(StrEnum):
     WEBHOOK_DELIVERY = "Webhook delivery"
     MESSAGE = "Message"
     STREAM = "Message stream"
+    TEMPLATE = "Template"
 
 
 class PostlaneError(Exception):
@@ -176,3 +177,21 @@ class AlreadyDelivered(Refused):
     def __init__(self, delivery_id: int) -> None:
         super().__init__(f"Webhook delivery {delivery_id} was already delivered.")
         self.delivery_id = delivery_id
+
+
+class TemplateFieldMissing(Refused):
+    """A template request lacks a field its type needs (Name, a body, a Layout's
+    ``{{{ @content }}}``): Postmark's "required template field is missing"."""
+
+
+class TemplateInvalid(Refused):
+    """A template's field holds a value its rule refuses (an Alias, a LayoutTemplate that
+    names no Layout, content that does not parse)."""
+
+
+class TemplateTypeChange(Refused):
+    """A template's TemplateType is fixed when it is created."""
+
+
+class LayoutInUse(Refused):
+    """A Layout that Standard templates still name cannot be deleted."""
