@@ -12,10 +12,16 @@ from postlane.domain import mustachio
 from postlane.domain.errors import (
     Entity,
     LayoutInUse,
+    LayoutPlaceholder,
     NotFound,
     TemplateFieldMissing,
+    TemplateFieldNotAllowed,
+    TemplateFieldTooLarge,
     TemplateInvalid,
-    TemplateTypeChange,
+    TemplateLimit,
+    TemplatePushEmpty,
+    TemplatePushTypeMismatch,
+    TemplateQueryInvalid,
 )
 from postlane.domain.records import Template
 from postlane.store import Transaction, servers
@@ -23,7 +29,10 @@ from postlane.store import templates as store
 
 STANDARD, LAYOUT = "Standard", "Layout"
 TYPES = {"standard": STANDARD, "layout": LAYOUT}
-_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,254}$")
+_ALIAS = re.compile(r"^[A-Za-z][A-Za-z0-9._-]*$")
+#: Postmark's limits: templates per server, characters of a Name or an Alias.
+MAX_TEMPLATES = 300
+MAX_NAME = 255
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +61,10 @@ def template_type(value: str | None) -> str:
 def listing(conn: Transaction, server_id: int, kind: str | None, layout: str | None,
             count: int, offset: int) -> tuple[int, list[Template]]:
     """One page of the server's templates; ``kind`` "All" (or none) lists both types."""
-    chosen = None if kind is None or kind.lower() == "all" else template_type(kind)
+    try:
+        chosen = None if kind is None or kind.lower() == "all" else template_type(kind)
+    except TemplateInvalid as exc:
+        raise TemplateQueryInvalid(str(exc)) from exc
     return store.listing(conn, server_id, template_type=chosen, layout=layout, count=count,
                          offset=offset)
 
@@ -73,7 +85,7 @@ def _parse(field: str, text: str | None, layout: bool) -> mustachio.Template | N
         raise TemplateInvalid(f"The {field} contains invalid syntax: {exc.message} "
                               f"(line {exc.line}, position {exc.column}).") from exc
     if layout and field != "Subject" and not parsed.has_content_slot:
-        raise TemplateInvalid(f"The layout's {field} must contain the "
+        raise LayoutPlaceholder(f"The layout's {field} must contain the "
                               "{{{ @content }}} placeholder.")
     return parsed
 
@@ -86,6 +98,9 @@ def _check(conn: Transaction, server_id: int, values: dict[str, Any], self_id: i
 def _required(values: dict[str, Any]) -> None:
     """The fields each type needs, and content that parses (a Layout's with its slot)."""
     kind = values["template_type"]
+    for field, key in (("Name", "name"), ("Alias", "alias")):
+        if len(values.get(key) or "") > MAX_NAME:
+            raise TemplateFieldTooLarge(f"The {field} is longer than {MAX_NAME} characters.")
     if not values.get("name"):
         raise TemplateFieldMissing("The Name field is required.")
     if not values.get("html_body") and not values.get("text_body"):
@@ -112,10 +127,10 @@ def _references(conn: Transaction, server_id: int, values: dict[str, Any],
     layout = values.get("layout_template")
     if layout:
         if values["template_type"] == LAYOUT:
-            raise TemplateInvalid("A Layout template cannot itself use a LayoutTemplate.")
+            raise TemplateFieldNotAllowed("A Layout template cannot itself use a LayoutTemplate.")
         target = store.get(conn, server_id, layout)
         if target is None or target.template_type != LAYOUT:
-            raise TemplateInvalid(f"The LayoutTemplate '{layout}' is not a layout on this server.")
+            raise NotFound(Entity.TEMPLATE, layout)
 
 
 def _given(fields: TemplateFields) -> dict[str, Any]:
@@ -132,9 +147,11 @@ def create(conn: Transaction, server_id: int, fields: TemplateFields) -> Templat
     values = {"subject": None, "html_body": None, "text_body": None, "alias": None,
               "layout_template": None, **_given(fields),
               "template_type": template_type(fields.template_type)}
-    if values["template_type"] == LAYOUT:
-        values["subject"] = None
+    if values["template_type"] == LAYOUT and values["subject"]:
+        raise TemplateFieldNotAllowed("A Layout template has no Subject.")
     _check(conn, server_id, values, None)
+    if store.count(conn, server_id) >= MAX_TEMPLATES:
+        raise TemplateLimit(f"A server may have up to {MAX_TEMPLATES} templates.")
     return find(conn, server_id, store.create(conn, server_id, values))
 
 
@@ -142,8 +159,10 @@ def edit(conn: Transaction, server_id: int, id_or_alias: int | str,
          fields: TemplateFields) -> Template:
     current = find(conn, server_id, id_or_alias)
     if fields.template_type and template_type(fields.template_type) != current.template_type:
-        raise TemplateTypeChange("A template's TemplateType cannot be changed.")
+        raise TemplateFieldNotAllowed("A template's TemplateType cannot be changed.")
     changes = _given(fields)
+    if current.template_type == LAYOUT and changes.get("subject"):
+        raise TemplateFieldNotAllowed("A Layout template has no Subject.")
     if current.template_type == LAYOUT:
         changes.pop("subject", None)
     values = {"name": current.name, "subject": current.subject, "html_body": current.html_body,
@@ -179,6 +198,15 @@ def push(conn: Transaction, source_id: int, destination_id: int,
             raise NotFound(Entity.SERVER, server)
     _, items = store.listing(conn, source_id, count=10**9)
     items = sorted((t for t in items if t.alias), key=lambda t: t.template_type != LAYOUT)
+    if not items:
+        raise TemplatePushEmpty("The source server has no templates with an alias to push.")
+    for item in items:
+        assert item.alias is not None
+        target = store.get(conn, destination_id, item.alias)
+        if target is not None and target.template_type != item.template_type:
+            raise TemplatePushTypeMismatch(
+                f"The template '{item.alias}' is a {item.template_type} on the source server "
+                f"and a {target.template_type} on the destination.")
     done: list[tuple[str, Template, int | None]] = []
     for item in items:
         assert item.alias is not None
@@ -186,8 +214,6 @@ def push(conn: Transaction, source_id: int, destination_id: int,
         values = {"name": item.name, "subject": item.subject, "html_body": item.html_body,
                   "text_body": item.text_body, "alias": item.alias,
                   "layout_template": item.layout_template}
-        if target is not None and target.template_type != item.template_type:
-            continue  # a type never changes: Postmark leaves such a template alone
         if target is None:
             new_id = (store.create(conn, destination_id,
                                    {**values, "template_type": item.template_type})

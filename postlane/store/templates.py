@@ -65,6 +65,11 @@ def delete(conn: Connection, template_id: int) -> None:
     conn.execute(templates.delete().where(templates.c.id == template_id))
 
 
+def count(conn: Connection, server_id: int) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(templates)
+                            .where(templates.c.server_id == server_id)).scalar_one())
+
+
 def layout_users(conn: Connection, server_id: int, alias: str) -> int:
     """How many Standard templates of the server name the layout ``alias``."""
     return int(conn.execute(

@@ -50,7 +50,10 @@ def test_required_fields_and_invalid_values(server: InProcessServer) -> None:
     expect_error(api.post("/templates", json={"Subject": "s", "TextBody": "t"}), 1120)
     expect_error(api.post("/templates", json={"Name": "n", "Subject": "s"}), 1120)
     expect_error(api.post("/templates", json={"Name": "n", "TextBody": "t"}), 1120)
-    expect_error(api.post("/templates"), 1120)  # bodyless
+    expect_error(api.post("/templates"), 1109)  # bodyless
+    expect_error(api.put("/templates/1"), 1109)
+    expect_error(api.post("/templates", json={"Name": "n" * 256, "Subject": "s",
+                                              "TextBody": "t"}), 1121)
     for alias in ("1abc", "has space", "bad/char", ""):
         if alias:
             expect_error(api.post("/templates", json={"Name": "n", "Subject": "s",
@@ -67,18 +70,21 @@ def test_required_fields_and_invalid_values(server: InProcessServer) -> None:
 def test_layout_rules(server: InProcessServer) -> None:
     api = server.api()
     expect_error(api.post("/templates", json={"Name": "L", "Alias": "base", "TemplateType":
-                                              "Layout", "HtmlBody": "<p>no slot</p>"}), 1122)
+                                              "Layout", "HtmlBody": "<p>no slot</p>"}), 1131)
+    expect_error(api.post("/templates", json={"Name": "L", "TemplateType": "Layout",
+                                              "Subject": "s", "HtmlBody": LAYOUT_HTML}), 1123)
     layout = _create(api, Name="L", Alias="base", TemplateType="layout", HtmlBody=LAYOUT_HTML,
                      TextBody="-- {{{ @content }}} --")
     assert layout["TemplateType"] == "Layout"
     expect_error(api.post("/templates", json={"Name": "S", "Subject": "s", "TextBody": "t",
-                                              "LayoutTemplate": "missing"}), 1122)
+                                              "LayoutTemplate": "missing"}), 1101)
     standard = _create(api, Name="S", Subject="s", HtmlBody="<b>x</b>", LayoutTemplate="base")
     expect_error(api.post("/templates", json={"Name": "S2", "Subject": "s", "TextBody": "t",
                                               "LayoutTemplate": standard["Alias"] or "x"}),
-                 1122)
+                 1101)  # names no Layout
     expect_error(api.put(f"/templates/{standard['TemplateId']}",
-                         json={"TemplateType": "Layout"}), 1125)
+                         json={"TemplateType": "Layout"}), 1123)
+    expect_error(api.get("/templates", params={"TemplateType": "Fancy"}), 1100)
     expect_error(api.delete("/templates/base"), 1130)  # in use
     listed = api.get("/templates", params={"LayoutTemplate": "base"}).json()
     assert listed["TotalCount"] == 1
@@ -142,3 +148,19 @@ def test_push_by_alias_dry_run_then_performed(server: InProcessServer) -> None:
     expect_error(account.put("/templates/push", json={**request, "SourceServerID": 999999}),
                  601)
     expect_error(api.put("/templates/push", json=request), 10, status=401)
+    empty = create_server(account, Name="Empty source")
+    expect_error(account.put("/templates/push", json={**request, "SourceServerID": empty["ID"]}),
+                 1124)
+    source = server.api(token=other["ApiTokens"][0])
+    source.delete("/templates/welcome")
+    source.post("/templates", json={"Name": "W", "Alias": "welcome", "TemplateType": "Layout",
+                                    "HtmlBody": LAYOUT_HTML})
+    expect_error(account.put("/templates/push", json=request), 1125)
+
+
+def test_template_limit(server: InProcessServer) -> None:
+    api = server.api()
+    for n in range(300):
+        _create(api, Name=f"T{n}", Subject="s", TextBody="t")
+    expect_error(api.post("/templates", json={"Name": "one more", "Subject": "s",
+                                              "TextBody": "t"}), 1105)

@@ -13,6 +13,7 @@ from postlane.api.auth import ServerContext, account_token, server_token
 from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel
 from postlane.api.request import read_model
+from postlane.domain.errors import TemplateNoData
 from postlane.domain.records import Template
 from postlane.services import template_checks
 from postlane.services import templates as service
@@ -25,13 +26,13 @@ _LIST = [openapi.query("Count", "integer", minimum=0, maximum=500, default=100),
 
 
 class TemplateRequest(PostmarkModel):
-    name: str | None = Field(default=None, max_length=255)
+    name: str | None = None
     subject: str | None = None
     html_body: str | None = None
     text_body: str | None = None
-    alias: str | None = Field(default=None, max_length=255)
+    alias: str | None = None
     template_type: str | None = None
-    layout_template: str | None = Field(default=None, max_length=255)
+    layout_template: str | None = None
 
     def fields(self) -> service.TemplateFields:
         return service.TemplateFields(
@@ -49,6 +50,16 @@ class PushRequest(PostmarkModel):
     source_server_id: int | None = Field(default=None, alias="SourceServerID")
     destination_server_id: int | None = Field(default=None, alias="DestinationServerID")
     perform_changes: bool = False
+
+
+def _some_data(data: Any) -> None:
+    if data is None:
+        raise TemplateNoData("No Template data received.")
+
+
+async def _template_request(request: Request) -> TemplateRequest:
+    """A create's or edit's body; none at all is Postmark's "No Template data received"."""
+    return await read_model(request, TemplateRequest, ErrorCode.TEMPLATE_INVALID, _some_data)
 
 
 def _key(id_or_alias: str) -> int | str:
@@ -125,7 +136,7 @@ async def list_templates(request: Request,
 @router.post("/templates", openapi_extra=openapi.extra(TemplateRequest))
 async def create_template(request: Request,
                           ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = await read_model(request, TemplateRequest, ErrorCode.TEMPLATE_INVALID)
+    req = await _template_request(request)
     db = deps.db(request)
     return await db.run(_create, db, ctx.server_id, req)
 
@@ -155,7 +166,7 @@ async def get_template(id_or_alias: str, request: Request,
 @router.put("/templates/{id_or_alias}", openapi_extra=openapi.extra(TemplateRequest))
 async def edit_template(id_or_alias: str, request: Request,
                         ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = await read_model(request, TemplateRequest, ErrorCode.TEMPLATE_INVALID)
+    req = await _template_request(request)
     db = deps.db(request)
     return await db.run(_edit, db, ctx.server_id, _key(id_or_alias), req)
 
