@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import css_inline
+
 from postlane.domain import mustachio
 from postlane.services.templates import LAYOUT, TemplateFields, template_type
 from postlane.store import Transaction
@@ -40,6 +42,19 @@ def _part(text: str | None, *, layout: bool, wrap: mustachio.Template | None,
     return Part(True, (), rendered), parsed
 
 
+def inline_css(html: str) -> str:
+    """Postmark's InlineCss: the HTML's <style> rules moved into style attributes (clients
+    such as Gmail drop <style> blocks). HTML without a <style> block, or that it cannot
+    process, is left exactly as rendered (the inliner would rewrite it as a whole
+    document)."""
+    if "<style" not in html.lower():
+        return html
+    try:
+        return str(css_inline.inline(html, load_remote_stylesheets=False))
+    except (ValueError, css_inline.InlineError):
+        return html
+
+
 def _layout_part(conn: Transaction, server_id: int, alias: str | None,
                  html: bool) -> mustachio.Template | None:
     if not alias:
@@ -55,7 +70,7 @@ def _layout_part(conn: Transaction, server_id: int, alias: str | None,
 
 
 def validate(conn: Transaction, server_id: int, fields: TemplateFields,
-             model: object) -> dict[str, Any]:
+             model: object, inline: bool = True) -> dict[str, Any]:
     """The validate endpoint's answer (Postmark's field names)."""
     is_layout = template_type(fields.template_type) == LAYOUT
     model = model if model is not None else {}
@@ -69,6 +84,8 @@ def validate(conn: Transaction, server_id: int, fields: TemplateFields,
                          escape=True)
     text, text_t = _part(fields.text_body, layout=is_layout, wrap=text_layout, model=model,
                          escape=False)
+    if inline and html.rendered is not None:
+        html = Part(html.valid, html.errors, inline_css(html.rendered))
     parsed = [t for t in (subject_t, html_t, text_t) if t is not None]
     suggestion = mustachio.suggested_model(*parsed) if parsed else {}
     parts = {"Subject": subject, "HtmlBody": html, "TextBody": text}

@@ -114,6 +114,13 @@ def test_validate(server: InProcessServer) -> None:
         "<html><body><p>&lt;Ann&gt; &amp; </p></body></html>"
     assert body["TextBody"]["RenderedContent"] == "<Ann>"
     assert set(body["SuggestedTemplateModel"]) == {"name", "product"}
+    styled = {"HtmlBody": "<html><head><style>p { color: red }</style></head>"
+                          "<body><p>{{x}}</p></body></html>", "TestRenderModel": {"x": "y"}}
+    inlined = api.post("/templates/validate", json=styled).json()["HtmlBody"]["RenderedContent"]
+    assert '<p style="color: red;">y</p>' in inlined and "<style>" not in inlined
+    kept = api.post("/templates/validate",
+                    json={**styled, "InlineCssForHtmlTestRender": False}).json()
+    assert "<style>" in kept["HtmlBody"]["RenderedContent"]
     bad = api.post("/templates/validate", json={"Subject": "ok",
                                                 "HtmlBody": "line\n{{#each x}}"}).json()
     assert bad["AllContentIsValid"] is False and bad["Subject"]["ContentIsValid"] is True

@@ -107,7 +107,8 @@ def _delete(db: Database, server_id: int, key: int | str) -> dict[str, Any]:
 
 def _validate(db: Database, server_id: int, req: ValidateRequest) -> dict[str, Any]:
     with db.read() as conn:
-        return template_checks.validate(conn, server_id, req.fields(), req.test_render_model)
+        return template_checks.validate(conn, server_id, req.fields(), req.test_render_model,
+                                        req.inline_css_for_html_test_render)
 
 
 def _push(db: Database, req: PushRequest) -> dict[str, Any]:
