@@ -64,7 +64,8 @@ async def _template_request(request: Request) -> TemplateRequest:
 
 def _key(id_or_alias: str) -> int | str:
     """A path segment of digits is an id, anything else an alias."""
-    return int(id_or_alias) if id_or_alias.isdigit() and len(id_or_alias) < 19 else id_or_alias
+    digits = id_or_alias.isascii() and id_or_alias.isdigit() and len(id_or_alias) < 19
+    return int(id_or_alias) if digits else id_or_alias
 
 
 def _summary(t: Template) -> dict[str, Any]:
