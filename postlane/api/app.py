@@ -16,6 +16,7 @@ from postlane.api.routers import (
     messages,
     servers,
     suppressions,
+    templates,
     webhooks,
 )
 from postlane.asgi.normalize import NormalizeRequest
@@ -33,8 +34,8 @@ def create_app(db: Database, settings: Settings,
     app.state.on_accepted = on_accepted or (lambda: None)
 
     errors.install(app)
-    for module in (email, bounces, suppressions, servers, message_streams, webhooks, messages,
-                   health):
+    for module in (email, bounces, suppressions, servers, message_streams, webhooks, templates,
+                   messages, health):
         app.include_router(module.router)
     openapi.install(app)
     openapi.install_docs(app)

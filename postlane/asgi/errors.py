@@ -42,6 +42,18 @@ class ErrorCode(IntEnum):
     SERVER_NAME_TAKEN = 603
     MESSAGE_NOT_FOUND = 701
     BOUNCE_CANNOT_ACTIVATE = 703
+    TEMPLATE_QUERY_INVALID = 1100
+    TEMPLATE_NOT_FOUND = 1101
+    TEMPLATE_LIMIT = 1105
+    TEMPLATE_NO_DATA = 1109
+    TEMPLATE_FIELD_MISSING = 1120
+    TEMPLATE_FIELD_TOO_LARGE = 1121
+    TEMPLATE_INVALID = 1122
+    TEMPLATE_FIELD_NOT_ALLOWED = 1123
+    TEMPLATE_PUSH_EMPTY = 1124
+    TEMPLATE_PUSH_TYPE_MISMATCH = 1125
+    LAYOUT_IN_USE = 1130
+    LAYOUT_PLACEHOLDER = 1131
     SUPPRESSION_LIMIT = 1300
     STREAM_ID_TAKEN = 1221
     STREAM_INVALID = 1222
@@ -76,6 +88,7 @@ HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]]
         e.Entity.WEBHOOK_DELIVERY: Answer(422, ErrorCode.WEBHOOK_NOT_FOUND),
         e.Entity.MESSAGE: Answer(422, ErrorCode.MESSAGE_NOT_FOUND),
         e.Entity.STREAM: Answer(422, ErrorCode.STREAM_NOT_FOUND),
+        e.Entity.TEMPLATE: Answer(422, ErrorCode.TEMPLATE_NOT_FOUND),
     },
     e.StreamNotFound: Answer(422, ErrorCode.STREAM_NOT_FOUND),
     e.StreamArchived: Answer(422, ErrorCode.STREAM_ARCHIVED),
@@ -91,6 +104,17 @@ HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]]
     e.BounceCannotActivate: Answer(422, ErrorCode.BOUNCE_CANNOT_ACTIVATE),
     e.AlreadyDelivered: Answer(422, ErrorCode.WEBHOOK_INVALID),
     e.TargetRefused: Answer(422, ErrorCode.WEBHOOK_INVALID),
+    e.TemplateQueryInvalid: Answer(422, ErrorCode.TEMPLATE_QUERY_INVALID),
+    e.TemplateLimit: Answer(422, ErrorCode.TEMPLATE_LIMIT),
+    e.TemplateNoData: Answer(422, ErrorCode.TEMPLATE_NO_DATA),
+    e.TemplateFieldMissing: Answer(422, ErrorCode.TEMPLATE_FIELD_MISSING),
+    e.TemplateFieldTooLarge: Answer(422, ErrorCode.TEMPLATE_FIELD_TOO_LARGE),
+    e.TemplateInvalid: Answer(422, ErrorCode.TEMPLATE_INVALID),
+    e.TemplateFieldNotAllowed: Answer(422, ErrorCode.TEMPLATE_FIELD_NOT_ALLOWED),
+    e.TemplatePushEmpty: Answer(422, ErrorCode.TEMPLATE_PUSH_EMPTY),
+    e.TemplatePushTypeMismatch: Answer(422, ErrorCode.TEMPLATE_PUSH_TYPE_MISMATCH),
+    e.LayoutInUse: Answer(422, ErrorCode.LAYOUT_IN_USE),
+    e.LayoutPlaceholder: Answer(422, ErrorCode.LAYOUT_PLACEHOLDER),
 }
 
 

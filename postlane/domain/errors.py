@@ -25,6 +25,7 @@ class Entity(StrEnum):
     WEBHOOK_DELIVERY = "Webhook delivery"
     MESSAGE = "Message"
     STREAM = "Message stream"
+    TEMPLATE = "Template"
 
 
 class PostlaneError(Exception):
@@ -176,3 +177,50 @@ class AlreadyDelivered(Refused):
     def __init__(self, delivery_id: int) -> None:
         super().__init__(f"Webhook delivery {delivery_id} was already delivered.")
         self.delivery_id = delivery_id
+
+
+class TemplateFieldMissing(Refused):
+    """A template request lacks a field its type needs (Name, a body, a Layout's
+    ``{{{ @content }}}``): Postmark's "required template field is missing"."""
+
+
+class TemplateInvalid(Refused):
+    """A template's field holds a value its rule refuses (an Alias, a LayoutTemplate that
+    names no Layout, content that does not parse)."""
+
+
+class TemplateQueryInvalid(Refused):
+    """A templates listing's query parameter (TemplateType) holds no valid value."""
+
+
+class TemplateNoData(Refused):
+    """A create or edit came without a body: Postmark's "No Template data received"."""
+
+
+class TemplateFieldTooLarge(Refused):
+    """A template's field is longer than Postmark stores (Name, Alias)."""
+
+
+class TemplateFieldNotAllowed(Refused):
+    """A field the template's type excludes (a Layout's Subject or LayoutTemplate), or a
+    TemplateType change: a type is fixed when the template is created."""
+
+
+class TemplateLimit(Refused):
+    """The server already has the most templates Postmark allows (300)."""
+
+
+class TemplatePushEmpty(Refused):
+    """The source server has no template with an alias: nothing can be pushed."""
+
+
+class TemplatePushTypeMismatch(Refused):
+    """A source template and the destination's template of the same alias differ in type."""
+
+
+class LayoutInUse(Refused):
+    """A Layout that Standard templates still name cannot be deleted."""
+
+
+class LayoutPlaceholder(Refused):
+    """A Layout's HtmlBody or TextBody lacks the ``{{{ @content }}}`` placeholder."""

@@ -264,3 +264,22 @@ class BounceCount:
 
     bounce_type: str
     count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A server's stored template: a Standard one (its LayoutTemplate names a Layout's
+    alias) or a Layout (its bodies hold ``{{{ @content }}}``)."""
+
+    id: int
+    server_id: int
+    name: str
+    alias: str | None
+    subject: str | None
+    html_body: str | None
+    text_body: str | None
+    #: "Standard" or "Layout", as Postmark spells them.
+    template_type: str
+    layout_template: str | None
+    active: bool
+    created_at: datetime

@@ -210,6 +210,25 @@ webhooks = _int_keyed(
     _created(),
 )
 
+#: Ids never reused (sqlite_autoincrement): a deleted template's id names nothing after.
+templates = _int_keyed(
+    "templates",
+    sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("alias", sa.String(255), nullable=True),
+    #: The alias lower-cased: aliases are unique per server regardless of case.
+    sa.Column("alias_key", sa.String(255), nullable=True),
+    sa.Column("subject", sa.Text, nullable=True),
+    sa.Column("html_body", sa.Text, nullable=True),
+    sa.Column("text_body", sa.Text, nullable=True),
+    sa.Column("template_type", sa.String(10), nullable=False),
+    sa.Column("layout_template", sa.String(255), nullable=True),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    _created(),
+    sa.UniqueConstraint("server_id", "alias_key"),
+)
+
 webhook_deliveries = _int_keyed(
     "webhook_deliveries",
     sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),

@@ -23,6 +23,7 @@ from postlane.store.schema import (
     recipients,
     servers,
     suppressions,
+    templates,
     utcnow,
     webhook_deliveries,
     webhooks,
@@ -62,9 +63,13 @@ ROWS: dict[str, Row] = {
         "run_at": utcnow(), "created_at": utcnow()},
     "inbound_reports": lambda sid, mid, n: {
         "raw": b"report", "size": 6, "received_at": utcnow(), "state": "received"},
+    "templates": lambda sid, mid, n: {
+        "server_id": sid, "name": f"T{n}", "template_type": "Standard", "subject": "s",
+        "text_body": "t", "active": True, "created_at": utcnow()},
 }
 TABLES = {t.name: t for t in (servers, recipients, message_events, suppressions, bounces,
-                              webhooks, webhook_deliveries, jobs, inbound_reports)}
+                              webhooks, webhook_deliveries, jobs, inbound_reports,
+                              templates)}
 
 
 def integer_keyed() -> set[str]:
