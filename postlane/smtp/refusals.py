@@ -35,6 +35,18 @@ SMTP_REPLIES: Mapping[type[e.PostlaneError], str] = {
     e.BounceCannotActivate: REFUSED,
     e.AlreadyDelivered: REFUSED,
     e.TargetRefused: REFUSED,
+    # Templates are an API area: refused alike should one reach SMTP.
+    e.TemplateQueryInvalid: REFUSED,
+    e.TemplateLimit: REFUSED,
+    e.TemplateNoData: REFUSED,
+    e.TemplateFieldMissing: REFUSED,
+    e.TemplateFieldTooLarge: REFUSED,
+    e.TemplateInvalid: REFUSED,
+    e.TemplateFieldNotAllowed: REFUSED,
+    e.TemplatePushEmpty: REFUSED,
+    e.TemplatePushTypeMismatch: REFUSED,
+    e.LayoutInUse: REFUSED,
+    e.LayoutPlaceholder: REFUSED,
 }
 
 
