@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def http_app(db: Database, settings: Settings,
-             on_accepted: Callable[[], None] | None = None) -> ASGIApp:
+             on_accepted: Callable[[], None] | None = None,
+             committer: GroupCommitter | None = None) -> ASGIApp:
     """The HTTP listener's app: the dashboard beside the API, each an app of its own."""
-    return Frontends(api=create_app(db, settings, on_accepted),
+    return Frontends(api=create_app(db, settings, on_accepted, committer),
                      dashboard=dashboard.create_dashboard(db, settings, on_accepted),
                      dashboard_prefixes=dashboard.PATH_PREFIXES)
 
@@ -124,7 +125,7 @@ class Postlane:
         mail_servers = await self._start_mail_servers(committer, on_accepted,
                                                       raise_fd_limit())
         tasks: list[asyncio.Task[None]] = []
-        api_server = await self._start_api(on_accepted, tasks)
+        api_server = await self._start_api(on_accepted, committer, tasks)
         if worker is not None:
             tasks.append(asyncio.create_task(worker.run(stop)))
         if ready is not None:
@@ -134,10 +135,10 @@ class Postlane:
             mail_server.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(mail_server.wait_closed(), 5)
-        committer.stop()
         if api_server is not None:
             api_server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+        committer.stop()  # after the API: its last requests' sends are committed too
 
     def _wake_hook(self, worker: Worker | None) -> Callable[[], None] | None:
         """What an accept calls to wake the worker: directly in this process, or through
@@ -167,11 +168,12 @@ class Postlane:
         return started
 
     async def _start_api(self, on_accepted: Callable[[], None] | None,
+                         committer: GroupCommitter,
                          tasks: list[asyncio.Task[None]]) -> uvicorn.Server | None:
         """uvicorn on the bound socket; returns once it accepts requests."""
         if self._api_sock is None:
             return None
-        app = http_app(self.db, self.settings, on_accepted)
+        app = http_app(self.db, self.settings, on_accepted, committer)
         proxies = list(self.settings.api_trusted_proxies)  # none: forwarded headers ignored
         config = uvicorn.Config(app, log_level="warning", lifespan="off",
                                 access_log=False, timeout_graceful_shutdown=5,

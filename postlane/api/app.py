@@ -22,16 +22,21 @@ from postlane.api.routers import (
 from postlane.asgi.normalize import NormalizeRequest
 from postlane.config import Settings
 from postlane.store.database import Database
+from postlane.store.group_commit import GroupCommitter
 
 
 def create_app(db: Database, settings: Settings,
-               on_accepted: Callable[[], None] | None = None) -> FastAPI:
+               on_accepted: Callable[[], None] | None = None,
+               committer: GroupCommitter | None = None) -> FastAPI:
+    """The REST API. Sends share ``committer``'s transactions (the SMTP listener's, when
+    the runtime has one; else one of the app's own, started on the first send)."""
     app = FastAPI(title="Postlane", version=__version__,
                   description="Postmark-compatible transactional mail server API.",
                   docs_url=None, redoc_url=None)  # openapi.install_docs serves them
     app.state.db = db
     app.state.settings = settings
     app.state.on_accepted = on_accepted or (lambda: None)
+    app.state.committer = committer or GroupCommitter(db)
 
     errors.install(app)
     for module in (email, bounces, suppressions, servers, message_streams, webhooks, templates,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Request
 
 from postlane.asgi.query import paging as paging
 from postlane.asgi.query import query as query
@@ -15,6 +15,14 @@ from postlane.asgi.query import query_int as query_int
 from postlane.asgi.state import db as db
 from postlane.asgi.state import settings as settings
 from postlane.asgi.state import wake_worker as wake_worker
+from postlane.store.group_commit import GroupCommitter
+
+
+def committer(request: Request) -> GroupCommitter:
+    """The group committer REST sends share (api.app.create_app)."""
+    value: GroupCommitter = request.app.state.committer
+    return value
+
 
 #: Numeric ids are 64-bit; anything else in the path cannot name a resource.
 MAX_ID = 2**63 - 1

@@ -49,6 +49,15 @@ class Refused(PostlaneError):
     help (unlike DatabaseUnavailable). Pages that report a refusal inline catch this."""
 
 
+class ServerGone(Refused):
+    """The server a token named was deleted while its request was on its way: the token
+    is no longer valid (HTTP 401, ErrorCode 10)."""
+
+    def __init__(self, server_id: int) -> None:
+        super().__init__("The server for this token no longer exists.")
+        self.server_id = server_id
+
+
 class NotFound(Refused):
     """The entity ``kind`` with id ``ident`` does not exist (or belongs to another
     server)."""

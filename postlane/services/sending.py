@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from postlane import screening
 from postlane.accept import Accepted, Submission, accept, accept_many
 from postlane.domain import addresses
-from postlane.domain.errors import InactiveRecipients, Refused
+from postlane.domain.errors import InactiveRecipients, PostlaneError, Refused, ServerGone
+from postlane.domain.records import Server, Stream
 from postlane.domain.suppression import Outcome
 from postlane.domain.types import Source
 from postlane.services import streams as stream_service
@@ -41,16 +42,73 @@ class Sent:
 def send(conn: Transaction, sub: Submission) -> Sent:
     """Check the stream and the suppressions and accept, in the caller's transaction (no
     suppression can slip in between). ``sub.recipients`` loses the inactive addresses."""
-    stream_service.require_sending(conn, sub.server_id, sub.stream)
-    server = servers.get(conn, sub.server_id)
-    assert server is not None
-    fates = screening.screen(conn, sub.server_id, sub.stream, Source.API,
-                             server.enable_smtp_api_error_hooks, sub.recipients)
-    inactive = [key for key, fate in fates.items() if fate.outcome is Outcome.REJECT]
-    if len(inactive) == len(fates):
-        raise InactiveRecipients(inactive)
-    sub.recipients = [r for r in sub.recipients if addresses.normalize(r) not in inactive]
-    return Sent(accept(conn, sub), tuple(inactive))
+    result = send_many(conn, [sub])[0]
+    if isinstance(result, PostlaneError):
+        raise result
+    return result
+
+
+def send_many(conn: Transaction, subs: list[Submission]) -> list[Sent | PostlaneError]:
+    """send for several messages in one transaction (a batch, or a group commit of
+    concurrent requests): each server and stream is checked once, each stream's
+    suppressions are read in one query, and the messages that pass are accepted together.
+    A refused message is its own result; the others still go."""
+    checked: dict[tuple[int, str], tuple[Server, Stream] | PostlaneError] = {}
+    for sub in subs:
+        key = (sub.server_id, sub.stream)
+        if key not in checked:
+            checked[key] = _sendable(conn, *key)
+    fates = _fates(conn, subs, checked)
+    results: list[Sent | PostlaneError | None] = []
+    going: list[Submission] = []
+    inactive_of: list[tuple[str, ...]] = []
+    for sub in subs:
+        verdict = checked[(sub.server_id, sub.stream)]
+        if isinstance(verdict, PostlaneError):
+            results.append(verdict)
+            continue
+        sub.delivery_type = verdict[0].delivery_type
+        keys = list(dict.fromkeys(addresses.normalize(r) for r in sub.recipients))
+        inactive = [k for k in keys if fates[(sub.server_id, sub.stream)].get(k)]
+        if len(inactive) == len(keys):
+            results.append(InactiveRecipients(inactive))
+            continue
+        sub.recipients = [r for r in sub.recipients if addresses.normalize(r) not in inactive]
+        results.append(None)
+        going.append(sub)
+        inactive_of.append(tuple(inactive))
+    stored = iter(zip(accept_many(conn, going) if going else [], inactive_of, strict=True))
+    return [result if result is not None else Sent(*next(stored)) for result in results]
+
+
+def _sendable(conn: Transaction, server_id: int, stream: str
+              ) -> tuple[Server, Stream] | PostlaneError:
+    server = servers.get(conn, server_id)
+    if server is None:  # deleted while the request was on its way
+        return ServerGone(server_id)
+    try:
+        return server, stream_service.require_sending(conn, server_id, stream)
+    except Refused as exc:
+        return exc
+
+
+def _fates(conn: Transaction, subs: list[Submission],
+           checked: dict[tuple[int, str], tuple[Server, Stream] | PostlaneError]
+           ) -> dict[tuple[int, str], dict[str, bool]]:
+    """Per (server, stream): which of its messages' recipients the REST rule refuses."""
+    wanted: dict[tuple[int, str], list[str]] = {}
+    for sub in subs:
+        wanted.setdefault((sub.server_id, sub.stream), []).extend(sub.recipients)
+    refused: dict[tuple[int, str], dict[str, bool]] = {}
+    for key, emails in wanted.items():
+        verdict = checked[key]
+        if isinstance(verdict, PostlaneError):
+            refused[key] = {}
+            continue
+        found = screening.screen(conn, key[0], key[1], Source.API,
+                                 verdict[0].enable_smtp_api_error_hooks, emails)
+        refused[key] = {k: fate.outcome is Outcome.REJECT for k, fate in found.items()}
+    return refused
 
 
 def accept_checked(conn: Transaction, sub: Submission) -> Accepted:

@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
+from postlane.domain.errors import DatabaseUnavailable
 from postlane.store.database import Database
 from postlane.store.errors import translated
 
@@ -57,15 +58,26 @@ class GroupCommitter:
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[_Item[Any] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._lock = threading.Lock()
+        self._stopped = False
         self.batches = 0
         self.items = 0
 
     def start(self) -> None:
-        self._thread.start()
+        """Start the committing thread (once; submit also starts it when needed)."""
+        with self._lock:
+            if not self._thread.is_alive() and not self._stopped:
+                self._thread.start()
 
     def stop(self) -> None:
-        if self._thread.is_alive():
-            self._queue.put(None)
+        """Commit what is queued, then stop: later submits are refused (DatabaseUnavailable),
+        never left waiting for a thread that is gone."""
+        with self._lock:
+            self._stopped = True
+            running = self._thread.is_alive()
+            if running:
+                self._queue.put(None)
+        if running:
             self._thread.join(timeout=30)
 
     async def submit(self, work: Callable[[Connection], T], many: Many | None = None,
@@ -77,7 +89,12 @@ class GroupCommitter:
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Item(work, future, loop, many, payload))
+        with self._lock:  # queued before stop's signal, or refused: never left waiting
+            if self._stopped:
+                raise DatabaseUnavailable("the server is shutting down; nothing was stored")
+            if not self._thread.is_alive():
+                self._thread.start()
+            self._queue.put(_Item(work, future, loop, many, payload))
         return await future
 
     def _run(self) -> None:

@@ -24,6 +24,7 @@ from postlane.api.app import create_app
 from postlane.config import Settings
 from postlane.pipeline.runner import Worker
 from postlane.runtime import Postlane
+from postlane.store.group_commit import GroupCommitter
 
 T = TypeVar("T")
 
@@ -93,6 +94,8 @@ class InProcessServer:
     _transport: LoopTransport
     _stop: asyncio.Event
     _worker: concurrent.futures.Future[None]
+    #: The API's group committer (the REST sends' transactions).
+    committer: GroupCommitter
     _clients: list[httpx.Client] = field(default_factory=list)
 
     @property
@@ -119,6 +122,7 @@ class InProcessServer:
         try:
             self._worker.result(timeout=30)
         finally:
+            self.committer.stop()
             self._loop.stop()
             self.app.close()
 
@@ -135,7 +139,8 @@ def start_in_process(settings: Settings) -> InProcessServer:
     loop = LoopThread().start()
     try:
         worker = Worker(postlane.db, settings)
-        app = create_app(postlane.db, settings, on_accepted=worker.wake)
+        committer = GroupCommitter(postlane.db)
+        app = create_app(postlane.db, settings, on_accepted=worker.wake, committer=committer)
         stop = loop.run(_event())
         running = loop.submit(worker.run(stop))
     except BaseException:
@@ -143,4 +148,4 @@ def start_in_process(settings: Settings) -> InProcessServer:
         postlane.close()
         raise
     return InProcessServer(postlane, boot.account_token, boot.server_token, boot.server_id,
-                           loop, LoopTransport(app, loop), stop, running)
+                           loop, LoopTransport(app, loop), stop, running, committer)

@@ -4,6 +4,7 @@ accept)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -19,64 +20,66 @@ from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.payloads import iso
 from postlane.domain.types import DeliveryType
 from postlane.services import sending
-from postlane.store import servers
-from postlane.store.database import Database
+from postlane.store import Transaction
 
 router = APIRouter()
 
 MAX_BATCH = 500
 
 
-def _send(db: Database, sub: Submission, to_field: str) -> dict[str, Any]:
-    with db.write() as conn:
-        sent = sending.send(conn, sub)
+def _answer(sent: sending.Sent, to_field: str) -> dict[str, Any]:
     return {"To": to_field, "SubmittedAt": iso(sent.accepted.received_at),
             "MessageID": sent.accepted.message_id, "ErrorCode": 0, "Message": sent.message}
 
 
-def _delivery_type(db: Database, server_id: int) -> DeliveryType:
-    with db.read() as conn:
-        row = servers.get(conn, server_id)
-    if row is None:
-        raise ApiError(ErrorCode.BAD_TOKEN, "The server for this token no longer exists.", 401)
-    return row.delivery_type
+def _refusal(error: PostlaneError) -> dict[str, Any]:
+    if isinstance(error, DatabaseUnavailable):
+        raise error  # the whole request is answered 503: nothing more can be stored
+    return http_errors.body(error)
+
+
+def _one(conn: Transaction, sub: Submission) -> sending.Sent:
+    return sending.send(conn, sub)
+
+
+def _many(conn: Transaction, subs: list[Submission]) -> list[sending.Sent | PostlaneError]:
+    return sending.send_many(conn, subs)
 
 
 @router.post("/email", openapi_extra=openapi.extra(EmailRequest))
 async def send_email(request: Request,
                      ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    db, settings = deps.db(request), deps.settings(request)
+    """Concurrent requests share the group committer's transactions: one commit (one
+    fsync) makes many of them durable, each answered only after its own is committed."""
+    settings = deps.settings(request)
     body = await read_body(request)
-    delivery_type = await db.run(_delivery_type, db, ctx.server_id)
-    sub, to_field = await off_loop(submission, body, ctx.server_id, delivery_type,
+    # The delivery type is the server's, set in the transaction (sending.send_many).
+    sub, to_field = await off_loop(submission, body, ctx.server_id, DeliveryType.LIVE,
                                    settings.smtp_max_message_bytes)
-    result = await db.run(_send, db, sub, to_field)
+    sent = await deps.committer(request).submit(
+        functools.partial(_one, sub=sub), many=_many, payload=sub)
     deps.wake_worker(request)
-    return result
+    return _answer(sent, to_field)
 
 
-def _batch_item(db: Database, item: Any, server_id: int, delivery_type: DeliveryType,
-                max_bytes: int) -> dict[str, Any]:
-    try:
-        req = request(item)
-        return _send(db, to_submission(req, server_id, delivery_type, max_bytes), req.to)
-    except ApiError as exc:
-        return {"ErrorCode": exc.code, "Message": exc.message}
-    except DatabaseUnavailable:
-        raise  # the whole batch is answered 503: nothing more can be stored
-    except PostlaneError as exc:
-        return http_errors.body(exc)
-
-
-def _batch(db: Database, items: list[Any], server_id: int, delivery_type: DeliveryType,
-           max_bytes: int) -> list[dict[str, Any]]:
-    return [_batch_item(db, item, server_id, delivery_type, max_bytes) for item in items]
+def _validated(items: list[Any], server_id: int, max_bytes: int
+               ) -> list[tuple[Submission, str] | ApiError]:
+    """Each message of a batch validated and composed on its own: a bad one is its own
+    answer, the others still go."""
+    out: list[tuple[Submission, str] | ApiError] = []
+    for item in items:
+        try:
+            req = request(item)
+            out.append((to_submission(req, server_id, DeliveryType.LIVE, max_bytes), req.to))
+        except ApiError as exc:
+            out.append(exc)
+    return out
 
 
 @router.post("/email/batch", openapi_extra=openapi.extra(EmailRequest, batch=MAX_BATCH))
 async def send_batch(request: Request,
                      ctx: ServerContext = Depends(server_token)) -> list[dict[str, Any]]:
-    db, settings = deps.db(request), deps.settings(request)
+    settings = deps.settings(request)
     items = await read_json(request)
     if items is None:
         items = []
@@ -85,8 +88,18 @@ async def send_batch(request: Request,
     if len(items) > MAX_BATCH:
         raise ApiError(ErrorCode.TOO_MANY_BATCH_MESSAGES,
                        f"A batch may contain at most {MAX_BATCH} messages.")
-    delivery_type = await db.run(_delivery_type, db, ctx.server_id)
-    results = await db.run(_batch, db, items, ctx.server_id, delivery_type,
-                           settings.smtp_max_message_bytes)
+    checked = await off_loop(_validated, items, ctx.server_id,
+                             settings.smtp_max_message_bytes)
+    subs = [item[0] for item in checked if not isinstance(item, ApiError)]
+    # The whole batch is one item of the committer: one transaction, one commit.
+    sent = iter(await deps.committer(request).submit(functools.partial(_many, subs=subs)))
     deps.wake_worker(request)
+    results: list[dict[str, Any]] = []
+    for item in checked:
+        if isinstance(item, ApiError):
+            results.append({"ErrorCode": item.code, "Message": item.message})
+            continue
+        outcome = next(sent)
+        results.append(_refusal(outcome) if isinstance(outcome, PostlaneError)
+                       else _answer(outcome, item[1]))
     return results
