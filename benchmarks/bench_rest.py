@@ -1,86 +1,123 @@
-"""REST POST /email throughput: CONCURRENCY httpx clients for a fixed time against a real
-`postlane serve` (api and worker roles, SQLite) whose Default server is in Sandbox mode,
-so the worker delivers every accepted message to the Sandbox while requests keep coming."""
+"""REST POST /email throughput with wrk (20 connections), against a real `postlane serve`
+(api role: the REST front door and its group commit; SQLite, then PostgreSQL) and, in the
+same run, against the anchor: a bare FastAPI endpoint in the same venv that parses the
+same JSON and answers without storing (benchmarks/bare_app.py). Then /email/batch with
+500 messages per call, in messages/s (a batch is one transaction).
+
+The worker does not run during the timed load: its screening and Sandbox delivery of the
+backlog are the pipeline's figures (bench_ingest, bench_latency), and a scaled-out
+deployment runs it in processes of its own (--worker-processes, --roles worker)."""
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 
 import httpx
+import orjson
 
-from benchmarks.common import Row, Served, main, percentile, serve
+from benchmarks import wrk
+from benchmarks.common import Row, Served, main, pg_database, serve
 
-CONCURRENCY = 20
+BATCH_SIZE = 500
+TARGET_RATIO = 0.40
+TARGET_P99_MS = 50.0
 
-
-@dataclass
-class Load:
-    started: float = 0.0
-    finished: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    ok: int = 0
-    errors: int = 0
-    first_error: str = ""
+BODY = orjson.dumps({"From": "app@bench.example.com", "To": "user@bench.example.com",
+                     "Subject": "REST benchmark", "MessageStream": "outbound",
+                     "TextBody": "Hello from the REST benchmark. " * 20})
 
 
-def _body(index: int) -> dict[str, str]:
-    return {"From": "app@bench.example.com", "To": f"user{index}@bench.example.com",
-            "Subject": f"REST {index}", "TextBody": "Hello from the REST benchmark. " * 20,
-            "MessageStream": "outbound"}
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
-async def _load(served: Served, duration: float) -> Load:
-    load = Load()
-    counter = iter(range(10**9))
-    headers = {"X-Postmark-Server-Token": served.server_token, "Accept": "application/json"}
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(base_url=served.api_url, headers=headers, limits=limits,
-                                 timeout=30) as client:
-        load.started = time.perf_counter()
-        deadline = load.started + duration
-
-        async def worker() -> None:
-            while time.perf_counter() < deadline:
-                index = next(counter)
-                began = time.perf_counter()
-                try:
-                    response = await client.post("/email", json=_body(index))
-                    failed = response.status_code != 200 or response.json()["ErrorCode"] != 0
-                    problem = f"HTTP {response.status_code}: {response.text[:200]}"
-                except httpx.HTTPError as exc:
-                    failed, problem = True, f"{type(exc).__name__}: {exc}"
-                load.latencies_ms.append((time.perf_counter() - began) * 1000)
-                if failed:
-                    load.errors += 1
-                    load.first_error = load.first_error or problem
-                else:
-                    load.ok += 1
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        load.finished = time.perf_counter()
-    return load
+@contextlib.contextmanager
+def _bare() -> Iterator[str]:
+    port = _free_port()
+    child = subprocess.Popen([sys.executable, "-m", "benchmarks.bare_app", str(port)])
+    try:
+        url = f"http://127.0.0.1:{port}/email"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(url, content=BODY, timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or child.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
 
 
-async def _run(duration: float) -> list[Row]:
-    with serve(("api", "worker")) as served:
-        load = await _load(served, duration)
-        rss = served.peak_rss_mib()
-    elapsed = load.finished - load.started
-    setup = f"{load.ok + load.errors} requests, concurrency {CONCURRENCY}, {elapsed:.1f} s"
+def _headers(served: Served) -> dict[str, str]:
+    return {"X-Postmark-Server-Token": served.server_token, "Accept": "application/json"}
+
+
+def _batches(served: Served, calls: int) -> tuple[float, int]:
+    """Messages/s over ``calls`` batch calls, and how many messages were refused."""
+    items = [{**orjson.loads(BODY), "To": f"user{i}@bench.example.com"}
+             for i in range(BATCH_SIZE)]
+    refused = 0
+    with httpx.Client(base_url=served.api_url, headers=_headers(served), timeout=120) as api:
+        began = time.perf_counter()
+        for _ in range(calls):
+            answer = api.post("/email/batch", json=items)
+            answer.raise_for_status()
+            refused += sum(item["ErrorCode"] != 0 for item in answer.json())
+        elapsed = time.perf_counter() - began
+    return calls * BATCH_SIZE / elapsed, refused
+
+
+def _rows(label: str, load: wrk.Load, anchor: wrk.Load) -> list[Row]:
+    ratio = load.rate / anchor.rate if anchor.rate else 0.0
     return [
-        Row("REST POST /email: throughput", load.ok / elapsed, "req/s", note=setup),
-        Row("REST POST /email: latency p50", percentile(load.latencies_ms, 50), "ms"),
-        Row("REST POST /email: latency p99", percentile(load.latencies_ms, 99), "ms"),
-        Row("REST POST /email: errors", load.errors, "req", "0", load.errors == 0,
-            note=load.first_error),
-        Row("REST POST /email: server peak RSS", rss, "MiB"),
+        Row(f"REST /email {label}: throughput", load.rate, "req/s",
+            note=f"{load.requests} requests in {load.seconds:.1f} s"),
+        Row(f"REST /email {label}: vs bare endpoint", ratio, "x", f">= {TARGET_RATIO}",
+            ratio >= TARGET_RATIO, note=f"anchor {anchor.rate:,.0f} req/s, same run"),
+        Row(f"REST /email {label}: latency p50", load.p50_ms, "ms",
+            note=f"anchor {anchor.p50_ms:.1f} ms"),
+        Row(f"REST /email {label}: latency p99", load.p99_ms, "ms", f"< {TARGET_P99_MS:g} ms",
+            load.p99_ms < TARGET_P99_MS, note=f"anchor {anchor.p99_ms:.1f} ms"),
+        Row(f"REST /email {label}: errors", load.errors, "req", "0", load.errors == 0),
     ]
 
 
 def run(quick: bool) -> list[Row]:
-    return asyncio.run(_run(3.0 if quick else 10.0))
+    if wrk.available() is None:
+        return [Row("REST /email: skipped", 0, "-",
+                    note="wrk not installed (bash scripts/ensure-wrk.sh)")]
+    seconds, calls = (3.0, 2) if quick else (10.0, 6)
+    with _bare() as url:
+        anchor = wrk.run(url, BODY, {}, seconds)
+    rows = [Row("bare FastAPI endpoint (anchor)", anchor.rate, "req/s",
+                note=f"wrk {wrk.CONNECTIONS} connections, {seconds:g} s")]
+    with serve(("api",)) as served:
+        load = wrk.run(f"{served.api_url}/email", BODY, _headers(served), seconds)
+        rate, refused = _batches(served, calls)
+        rss = served.peak_rss_mib()
+    rows += _rows("SQLite", load, anchor)
+    rows += [Row(f"REST /email/batch SQLite ({BATCH_SIZE}/call)", rate, "msg/s",
+                 note=f"{calls} calls, {refused} refused"),
+             Row("REST SQLite: server peak RSS", rss, "MiB")]
+    with pg_database() as url, serve(("api",), database_url=url) as served:
+        load = wrk.run(f"{served.api_url}/email", BODY, _headers(served), seconds)
+        rate, refused = _batches(served, calls)
+    rows += _rows("PostgreSQL", load, anchor)
+    rows.append(Row(f"REST /email/batch PostgreSQL ({BATCH_SIZE}/call)", rate, "msg/s",
+                    note=f"{calls} calls, {refused} refused"))
+    return rows
 
 
 if __name__ == "__main__":

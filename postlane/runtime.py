@@ -27,6 +27,12 @@ from postlane.web import app as dashboard
 log = logging.getLogger(__name__)
 
 
+def uvicorn_options() -> dict[str, str]:
+    """The event loop and HTTP parser uvicorn runs the API with: uvloop and httptools (C),
+    named rather than left to uvicorn's "auto", so a missing one fails loudly."""
+    return {"loop": "uvloop", "http": "httptools"}
+
+
 def http_app(db: Database, settings: Settings,
              on_accepted: Callable[[], None] | None = None,
              committer: GroupCommitter | None = None) -> ASGIApp:
@@ -175,7 +181,7 @@ class Postlane:
             return None
         app = http_app(self.db, self.settings, on_accepted, committer)
         proxies = list(self.settings.api_trusted_proxies)  # none: forwarded headers ignored
-        config = uvicorn.Config(app, log_level="warning", lifespan="off",
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", **uvicorn_options(),
                                 access_log=False, timeout_graceful_shutdown=5,
                                 proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
         api_server = uvicorn.Server(config)

@@ -57,9 +57,23 @@ def decode(body: bytes, code: ErrorCode = ErrorCode.INCOMPATIBLE_JSON) -> Any:
     return data
 
 
+#: Bodies up to this size are decoded and composed on the event loop: their work takes
+#: about a millisecond, less than the hand-off to a thread and the GIL contention of
+#: many threads (benchmarks/bench_rest.py). Larger ones go to a thread, so a 10 MB
+#: attachment never stalls the loop.
+INLINE_BODY_BYTES = 32 * 1024
+
+
 async def off_loop(fn: Callable[..., T], *args: Any) -> T:
     """Run CPU work (decoding, validation, MIME composition) on a worker thread."""
     return await run_in_threadpool(fn, *args)
+
+
+async def sized(body: bytes, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(body, *args)``: inline for a small body, else on a worker thread."""
+    if len(body) <= INLINE_BODY_BYTES:
+        return fn(body, *args)
+    return await off_loop(fn, body, *args)
 
 
 async def read_json(request: Request, code: ErrorCode = ErrorCode.INCOMPATIBLE_JSON) -> Any:

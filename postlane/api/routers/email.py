@@ -14,7 +14,7 @@ from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.email_request import EmailRequest, request, submission, to_submission
 from postlane.api.errors import ApiError, ErrorCode
-from postlane.api.request import off_loop, read_body, read_json
+from postlane.api.request import off_loop, read_body, read_json, sized
 from postlane.asgi import errors as http_errors
 from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.payloads import iso
@@ -54,8 +54,8 @@ async def send_email(request: Request,
     settings = deps.settings(request)
     body = await read_body(request)
     # The delivery type is the server's, set in the transaction (sending.send_many).
-    sub, to_field = await off_loop(submission, body, ctx.server_id, DeliveryType.LIVE,
-                                   settings.smtp_max_message_bytes)
+    sub, to_field = await sized(body, submission, ctx.server_id, DeliveryType.LIVE,
+                                settings.smtp_max_message_bytes)
     sent = await deps.committer(request).submit(
         functools.partial(_one, sub=sub), many=_many, payload=sub)
     deps.wake_worker(request)
