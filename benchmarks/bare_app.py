@@ -1,5 +1,5 @@
 """The anchor for the REST benchmark: a bare FastAPI endpoint in the same venv, served by
-uvicorn with the same options as Postlane's API (runtime.uvicorn_options), that parses
+uvicorn with the same loop and HTTP parser as Postlane's API (runtime), that parses
 the same JSON body and answers as POST /email does, storing nothing.
 
     python -m benchmarks.bare_app PORT
@@ -30,7 +30,7 @@ async def email(request: Request) -> dict[str, Any]:
 
 def main() -> None:
     uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-                access_log=False, **runtime.uvicorn_options())
+                access_log=False, loop=runtime.UVICORN_LOOP, http=runtime.UVICORN_HTTP)
 
 
 if __name__ == "__main__":

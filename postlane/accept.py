@@ -46,6 +46,9 @@ class Submission:
     track_links: str = "None"
     #: Chosen when the submission is made, outside the accept transaction (ids.py).
     message_id: str = field(default_factory=ids.message_id)
+    #: The REST server token it was sent with, when that was taken from a cache: the
+    #: accepting transaction checks it again (services.sending.send_many).
+    token: str | None = None
 
 
 @dataclass(frozen=True)

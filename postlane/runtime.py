@@ -8,6 +8,7 @@ import logging
 import resource
 import socket
 from collections.abc import Callable
+from typing import Final
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -27,10 +28,10 @@ from postlane.web import app as dashboard
 log = logging.getLogger(__name__)
 
 
-def uvicorn_options() -> dict[str, str]:
-    """The event loop and HTTP parser uvicorn runs the API with: uvloop and httptools (C),
-    named rather than left to uvicorn's "auto", so a missing one fails loudly."""
-    return {"loop": "uvloop", "http": "httptools"}
+#: The event loop and HTTP parser uvicorn runs the API with: uvloop and httptools (C),
+#: named rather than left to uvicorn's "auto", so a missing one fails loudly.
+UVICORN_LOOP: Final = "uvloop"
+UVICORN_HTTP: Final = "httptools"
 
 
 def http_app(db: Database, settings: Settings,
@@ -181,7 +182,7 @@ class Postlane:
             return None
         app = http_app(self.db, self.settings, on_accepted, committer)
         proxies = list(self.settings.api_trusted_proxies)  # none: forwarded headers ignored
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", **uvicorn_options(),
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", http=UVICORN_HTTP,
                                 access_log=False, timeout_graceful_shutdown=5,
                                 proxy_headers=bool(proxies), forwarded_allow_ips=proxies)
         api_server = uvicorn.Server(config)

@@ -21,6 +21,7 @@ from postlane.api.routers import (
 )
 from postlane.asgi.normalize import NormalizeRequest
 from postlane.config import Settings
+from postlane.services import identity
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -37,6 +38,7 @@ def create_app(db: Database, settings: Settings,
     app.state.settings = settings
     app.state.on_accepted = on_accepted or (lambda: None)
     app.state.committer = committer or GroupCommitter(db)
+    app.state.send_tokens = identity.SendTokens()
 
     errors.install(app)
     for module in (email, bounces, suppressions, servers, message_streams, webhooks, templates,

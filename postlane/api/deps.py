@@ -15,12 +15,19 @@ from postlane.asgi.query import query_int as query_int
 from postlane.asgi.state import db as db
 from postlane.asgi.state import settings as settings
 from postlane.asgi.state import wake_worker as wake_worker
+from postlane.services.identity import SendTokens
 from postlane.store.group_commit import GroupCommitter
 
 
 def committer(request: Request) -> GroupCommitter:
     """The group committer REST sends share (api.app.create_app)."""
     value: GroupCommitter = request.app.state.committer
+    return value
+
+
+def send_tokens(request: Request) -> SendTokens:
+    """The send endpoints' server-token cache (api.auth.send_token)."""
+    value: SendTokens = request.app.state.send_tokens
     return value
 
 

@@ -14,8 +14,7 @@ from postlane.accept import Submission
 from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel, member, parse
 from postlane.api.request import decode
-from postlane.domain import addresses, ids, limits, mime
-from postlane.domain import headers as identity_headers
+from postlane.domain import addresses, ids, limits, mime, rendering
 from postlane.domain.types import DeliveryType, Source
 
 
@@ -119,14 +118,17 @@ def content_id(value: str) -> str:
 
 
 def _attachments(items: list[AttachmentItem]) -> list[dict[str, Any]]:
+    """Each attachment validated and kept as base64 without line breaks (composed into
+    the message later: domain.rendering)."""
     out = []
     for item in items:
         data = _content(item)
         cid = content_id(_clean(item.content_id, "Attachment ContentID")
                          ) if item.content_id else ""
-        out.append({"Name": _clean(item.name, "Attachment name"),
-                    "ContentType": _clean(item.content_type, "Attachment ContentType"),
-                    "ContentID": cid or None, "ContentLength": len(data), "Data": data})
+        out.append(rendering.stored_attachment(
+            _clean(item.name, "Attachment name"),
+            _clean(item.content_type, "Attachment ContentType"), cid or None,
+            base64.b64encode(data).decode("ascii"), len(data)))
     return out
 
 
@@ -171,17 +173,7 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
                for h in req.headers]
     attachments = _attachments(req.attachments)
     subject = _clean(req.subject, "Subject")
-    message_id = ids.message_id()
-    try:
-        raw = mime.compose(from_field=req.from_.strip(), to_field=req.to.strip(),
-                           cc_field=req.cc.strip(), reply_to=_clean(req.reply_to, "ReplyTo"),
-                           subject=subject, text_body=req.text_body, html_body=req.html_body,
-                           headers=headers, attachments=attachments, message_id=message_id,
-                           domain=identity_headers.MESSAGE_ID_DOMAIN)
-    except (ValueError, TypeError) as exc:  # the email package refuses what it cannot write
-        raise _invalid(f"The message cannot be composed: {exc}") from exc
-    if len(raw) > max_bytes:
-        raise _too_big(max_bytes)
+    _refuse_hidden_line_breaks(req, subject, headers)
     return Submission(
         server_id=server_id, delivery_type=delivery_type,
         stream=req.message_stream.strip().lower() or "outbound", source=Source.API,
@@ -189,9 +181,25 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
         cc_field=req.cc.strip(), bcc_field=req.bcc.strip(), reply_to=req.reply_to.strip(),
         subject=subject, tag=_clean(req.tag, "Tag"), metadata=dict(req.metadata),
         headers=headers, text_body=req.text_body, html_body=req.html_body,
-        attachments=[{k: v for k, v in a.items() if k != "Data"} for a in attachments],
-        raw=raw, size=len(raw), track_opens=req.track_opens, track_links=track_links,
-        message_id=message_id)
+        attachments=attachments, raw=None, size=_size(req), track_opens=req.track_opens,
+        track_links=track_links, message_id=ids.message_id())
+
+
+def _refuse_hidden_line_breaks(req: EmailRequest, subject: str,
+                               headers: list[dict[str, str]]) -> None:
+    """What composition would refuse, refused now: the message is composed only after
+    it is accepted (domain.rendering)."""
+    found = mime.hidden_line_break([subject, req.from_, req.to, req.cc, req.reply_to,
+                                    *(h["Value"] for h in headers)])
+    if found is not None:
+        raise _invalid("The message cannot be composed: a header would contain a line break "
+                       "(encoded words count).")
+
+
+def _size(req: EmailRequest) -> int:
+    """The message's size as sent: bodies and attachments (base64, as they arrive)."""
+    return sum(len(body.encode()) for body in (req.text_body or "", req.html_body or "")
+               ) + sum(len(item.content) for item in req.attachments)
 
 
 def request(data: Any) -> EmailRequest:

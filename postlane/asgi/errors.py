@@ -81,7 +81,7 @@ HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]]
     e.PostlaneError: Answer(500, ErrorCode.SERVER_ERROR, "Internal server error."),
     e.DatabaseUnavailable: UNAVAILABLE,
     e.Refused: Answer(422, ErrorCode.INVALID_FIELD),
-    e.ServerGone: Answer(401, ErrorCode.BAD_TOKEN),
+    e.StaleToken: Answer(401, ErrorCode.BAD_TOKEN),
     e.NotFound: {
         e.Entity.BOUNCE: Answer(422, ErrorCode.BOUNCE_NOT_FOUND),
         e.Entity.SERVER: Answer(422, ErrorCode.SERVER_NOT_FOUND),

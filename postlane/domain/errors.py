@@ -49,12 +49,14 @@ class Refused(PostlaneError):
     help (unlike DatabaseUnavailable). Pages that report a refusal inline catch this."""
 
 
-class ServerGone(Refused):
-    """The server a token named was deleted while its request was on its way: the token
-    is no longer valid (HTTP 401, ErrorCode 10)."""
+class StaleToken(Refused):
+    """The token a send was authenticated with no longer holds in the transaction that
+    would accept it (its server deleted, the token revoked meanwhile): HTTP 401,
+    ErrorCode 10, as for any invalid token."""
 
     def __init__(self, server_id: int) -> None:
-        super().__init__("The server for this token no longer exists.")
+        super().__init__("Request does not contain a valid Server token "
+                         "(X-Postmark-Server-Token).")
         self.server_id = server_id
 
 

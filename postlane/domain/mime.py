@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from email import policy
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.utils import getaddresses
 from typing import Any
@@ -15,10 +16,12 @@ from postlane.domain import limits
 
 def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, subject: str,
             text_body: str | None, html_body: str | None, headers: list[dict[str, str]],
-            attachments: list[dict[str, Any]], message_id: str, domain: str) -> bytes:
+            attachments: list[dict[str, Any]], message_id: str, domain: str,
+            sent_at: float | None = None) -> bytes:
     """``attachments`` carry decoded bytes under "Data"; one with a "ContentID" (bare, as
     attachments.content_id makes it) is an inline image of the HTML body. ``message_id``
-    is the MessageID of the response: the Message-ID and Date are domain.headers' rule.
+    is the MessageID of the response: the Message-ID and Date (``sent_at``, a POSIX time;
+    now when None) are domain.headers' rule.
     At most limits.MAX_HEADERS
     headers and MAX_ATTACHMENTS attachments (ValueError): the work of building the message
     grows with each, and the front doors refuse more before they get here."""
@@ -31,7 +34,7 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
         if value or name == "From":
             msg[name] = value
     msg["Subject"] = subject
-    chosen = identity_headers.identity(headers, message_id, domain=domain)
+    chosen = identity_headers.identity(headers, message_id, now=sent_at, domain=domain)
     msg["Date"] = chosen.date
     msg["Message-ID"] = chosen.message_id
     for header in chosen.headers:
@@ -117,6 +120,22 @@ def _attach(msg: EmailMessage, att: dict[str, Any], related: bool) -> None:
     else:
         msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype, cid=cid,
                            filename=filename)
+
+
+def hidden_line_break(values: Iterable[str]) -> str | None:
+    """The first header value whose RFC 2047 words decode to a CR or LF, or None: what
+    compose would refuse (_refuse_line_breaks), checked without composing, so a REST
+    send can be refused before it is accepted and composed later (domain.rendering)."""
+    for value in values:
+        if "=?" not in value:
+            continue
+        try:
+            decoded = str(make_header(decode_header(value)))
+        except (ValueError, LookupError, UnicodeError):
+            continue  # not a valid encoded word: written as it is, no line break
+        if limits.has_line_break(decoded):
+            return value
+    return None
 
 
 def _refuse_line_breaks(msg: EmailMessage) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from postlane.domain import addresses
+from postlane.domain import addresses, rendering
 from postlane.domain.records import (
     Bounce,
     Message,
@@ -216,7 +216,7 @@ def message_details(row: Message, recipient_statuses: Iterable[RecipientStatus],
     details.update({
         "TextBody": row.text_body or "",
         "HtmlBody": row.html_body or "",
-        "Body": (row.raw or b"").decode("utf-8", "replace"),
+        "Body": rendering.raw(row).decode("utf-8", "replace"),
         "MessageEvents": [message_event(e) for e in events],
     })
     return details

@@ -16,7 +16,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from postlane.domain import bounce_types, mime, payloads, verp
+from postlane.domain import bounce_types, mime, payloads, rendering, verp
 from postlane.domain.records import Message, Recipient, Server
 from postlane.domain.retry import RetryIn
 from postlane.domain.types import (
@@ -82,7 +82,7 @@ async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, signer: v
     if loaded is None:
         return
     message = loaded.message
-    raw = mime.for_delivery(message.raw or b"", message.id)
+    raw = mime.for_delivery(rendering.raw(message), message.id)
     results = await _send_each(transport, signer, message, loaded.pending, raw)
     await tx.submit(functools.partial(_record, job=job, results=results, retry_in=retry_in))
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from postlane import screening
-from postlane.domain import bounce_types, suppression
+from postlane.domain import bounce_types, rendering, suppression
 from postlane.domain.records import Message, Recipient, Server, Suppression
 from postlane.domain.suppression import Outcome
 from postlane.domain.types import EventType, JobKind, RecipientStatus
@@ -96,7 +96,7 @@ def _judge(conn: Transaction, group: list[Message], owners: Mapping[int, Server]
 
 def _smtp_api_error(message: Message, recipient: Recipient, hit: Suppression,
                     labels: bounce_types.SmtpApiErrorLabels) -> bounce.BounceFacts:
-    raw = message.raw
+    raw = rendering.raw(message)
     return bounce.BounceFacts(
         kind=bounce_types.smtp_api_error_type(labels), email=recipient.email,
         details=suppression.smtp_api_error_details(hit), inactive=True,

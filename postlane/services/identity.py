@@ -49,6 +49,43 @@ def api_server_id(db: Database, token: str) -> int | None:
         return tokens.server_id_for_token(conn, token)
 
 
+class SendTokens:
+    """Server tokens the send path has seen, so a send needs no read of its own to know
+    its server. A cached answer is a guess: the transaction that accepts the message
+    checks the token again (sending.send_many, with :meth:`still_valid`), so a deleted
+    server or a revoked token is refused from that commit on, and forgotten here. Only
+    valid tokens are kept (a new token is never refused from the cache), at most
+    ``capacity`` of them."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self.capacity = capacity
+        self._known: dict[str, int] = {}
+
+    def server_id(self, db: Database, token: str) -> int | None:
+        """The token's server, from the cache or (on a miss) from the database."""
+        known = self._known.get(token)
+        if known is not None:
+            return known
+        found = api_server_id(db, token)
+        if found is not None:
+            if len(self._known) >= self.capacity:
+                self._known.clear()
+            self._known[token] = found
+        return found
+
+    def cached(self, token: str) -> int | None:
+        return self._known.get(token)
+
+    def still_valid(self, conn: Transaction, claims: dict[str, int]) -> set[str]:
+        """Of ``claims`` (token -> the server it was taken for), those that still hold,
+        read in the caller's transaction; the others are forgotten."""
+        found = tokens.server_ids_for_tokens(conn, list(claims))
+        valid = {token for token, server_id in claims.items() if found.get(token) == server_id}
+        for token in set(claims) - valid:
+            self._known.pop(token, None)
+        return valid
+
+
 def is_account_token(db: Database, token: str) -> bool:
     """Whether this is an account token (the account API, the dashboard login)."""
     with db.read() as conn:

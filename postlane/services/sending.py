@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from postlane import screening
 from postlane.accept import Accepted, Submission, accept, accept_many
 from postlane.domain import addresses
-from postlane.domain.errors import InactiveRecipients, PostlaneError, Refused, ServerGone
+from postlane.domain.errors import InactiveRecipients, PostlaneError, Refused, StaleToken
 from postlane.domain.records import Server, Stream
 from postlane.domain.suppression import Outcome
 from postlane.domain.types import Source
 from postlane.services import streams as stream_service
+from postlane.services.identity import SendTokens
 from postlane.store import Transaction, servers
 
 
@@ -48,12 +49,15 @@ def send(conn: Transaction, sub: Submission) -> Sent:
     return result
 
 
-def send_many(conn: Transaction, subs: list[Submission]) -> list[Sent | PostlaneError]:
+def send_many(conn: Transaction, subs: list[Submission], tokens: SendTokens | None = None
+              ) -> list[Sent | PostlaneError]:
     """send for several messages in one transaction (a batch, or a group commit of
-    concurrent requests): each server and stream is checked once, each stream's
-    suppressions are read in one query, and the messages that pass are accepted together.
-    A refused message is its own result; the others still go."""
+    concurrent requests): their tokens (``tokens``' cached guesses) are checked in one
+    query, each server and stream once, each stream's suppressions in one query, and the
+    messages that pass are accepted together. A refused message is its own result; the
+    others still go."""
     checked: dict[tuple[int, str], tuple[Server, Stream] | PostlaneError] = {}
+    stale = _stale(conn, subs, tokens)
     for sub in subs:
         key = (sub.server_id, sub.stream)
         if key not in checked:
@@ -64,6 +68,8 @@ def send_many(conn: Transaction, subs: list[Submission]) -> list[Sent | Postlane
     inactive_of: list[tuple[str, ...]] = []
     for sub in subs:
         verdict = checked[(sub.server_id, sub.stream)]
+        if sub.token in stale:
+            verdict = StaleToken(sub.server_id)
         if isinstance(verdict, PostlaneError):
             results.append(verdict)
             continue
@@ -81,11 +87,19 @@ def send_many(conn: Transaction, subs: list[Submission]) -> list[Sent | Postlane
     return [result if result is not None else Sent(*next(stored)) for result in results]
 
 
+def _stale(conn: Transaction, subs: list[Submission], tokens: SendTokens | None) -> set[str]:
+    """The submissions' tokens that no longer name their server."""
+    claims = {sub.token: sub.server_id for sub in subs if sub.token is not None}
+    if tokens is None or not claims:
+        return set()
+    return set(claims) - tokens.still_valid(conn, claims)
+
+
 def _sendable(conn: Transaction, server_id: int, stream: str
               ) -> tuple[Server, Stream] | PostlaneError:
     server = servers.get(conn, server_id)
     if server is None:  # deleted while the request was on its way
-        return ServerGone(server_id)
+        return StaleToken(server_id)
     try:
         return server, stream_service.require_sending(conn, server_id, stream)
     except Refused as exc:

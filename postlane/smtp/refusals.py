@@ -28,6 +28,7 @@ SMTP_REPLIES: Mapping[type[e.PostlaneError], str] = {
     # nothing is looked up by id, names or fields set), refused alike should they be.
     e.NotFound: REFUSED,
     e.InactiveRecipients: REFUSED,
+    e.StaleToken: "535 5.7.8 {message}",
     e.NameTaken: REFUSED,
     e.InvalidField: REFUSED,
     e.InvalidFields: REFUSED,

@@ -42,6 +42,15 @@ def server_id_for_token(conn: Connection, token: str) -> int | None:
                         .where(server_tokens.c.token == token)).scalar()
 
 
+def server_ids_for_tokens(conn: Connection, tokens: list[str]) -> dict[str, int]:
+    """Which of ``tokens`` are server tokens, and of which server: one query."""
+    if not tokens:
+        return {}
+    rows = conn.execute(sa.select(server_tokens.c.token, server_tokens.c.server_id)
+                        .where(server_tokens.c.token.in_(sorted(set(tokens)))))
+    return {row.token: row.server_id for row in rows}
+
+
 def tokens_of(conn: Connection, server_id: int) -> list[str]:
     return list(conn.execute(sa.select(server_tokens.c.token)
                              .where(server_tokens.c.server_id == server_id)

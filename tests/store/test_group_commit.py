@@ -166,3 +166,22 @@ def test_items_that_queue_while_another_writer_holds_the_lock_join_one_batch(
         holder.join()
     assert results == ["first"] + [f"t{i}" for i in range(20)]
     assert (committer.batches, committer.items) == (1, 21)
+
+
+def test_the_first_submit_starts_the_committer_and_a_stopped_one_refuses(db: Database) -> None:
+    """create_app's own committer is never started explicitly: the first send starts it.
+    After stop, a submit is refused at once instead of waiting for a thread that is gone."""
+    from postlane.domain.errors import DatabaseUnavailable
+
+    committer = GroupCommitter(db)
+
+    async def submit(token: str) -> str:
+        result: str = await committer.submit(_insert(token))
+        return result
+
+    assert asyncio.run(submit("lazy-start")) == "lazy-start"
+    assert "lazy-start" in _tokens(db)
+    committer.stop()
+    with pytest.raises(DatabaseUnavailable):
+        asyncio.run(submit("after-stop"))
+    assert "after-stop" not in _tokens(db)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 
 from postlane.accept import Submission
 from postlane.api import deps, openapi
-from postlane.api.auth import ServerContext, server_token
+from postlane.api.auth import ServerContext, send_token
 from postlane.api.email_request import EmailRequest, request, submission, to_submission
 from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.request import off_loop, read_body, read_json, sized
@@ -20,6 +20,7 @@ from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.payloads import iso
 from postlane.domain.types import DeliveryType
 from postlane.services import sending
+from postlane.services.identity import SendTokens
 from postlane.store import Transaction
 
 router = APIRouter()
@@ -38,17 +39,24 @@ def _refusal(error: PostlaneError) -> dict[str, Any]:
     return http_errors.body(error)
 
 
-def _one(conn: Transaction, sub: Submission) -> sending.Sent:
-    return sending.send(conn, sub)
+def _one(conn: Transaction, sub: Submission, tokens: SendTokens) -> sending.Sent:
+    result = sending.send_many(conn, [sub], tokens)[0]
+    if isinstance(result, PostlaneError):
+        raise result
+    return result
 
 
-def _many(conn: Transaction, subs: list[Submission]) -> list[sending.Sent | PostlaneError]:
-    return sending.send_many(conn, subs)
+def _many(conn: Transaction, sends: list[tuple[Submission, SendTokens]]
+          ) -> list[sending.Sent | PostlaneError]:
+    """The group committer's batch form of concurrent sends (one function object, so
+    they share a transaction): each submission with the token cache it was taken from
+    (the app's: one for all of them)."""
+    return sending.send_many(conn, [sub for sub, _ in sends], sends[0][1] if sends else None)
 
 
 @router.post("/email", openapi_extra=openapi.extra(EmailRequest))
 async def send_email(request: Request,
-                     ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
+                     ctx: ServerContext = Depends(send_token)) -> dict[str, Any]:
     """Concurrent requests share the group committer's transactions: one commit (one
     fsync) makes many of them durable, each answered only after its own is committed."""
     settings = deps.settings(request)
@@ -56,8 +64,10 @@ async def send_email(request: Request,
     # The delivery type is the server's, set in the transaction (sending.send_many).
     sub, to_field = await sized(body, submission, ctx.server_id, DeliveryType.LIVE,
                                 settings.smtp_max_message_bytes)
+    sub.token = ctx.token
+    tokens = deps.send_tokens(request)
     sent = await deps.committer(request).submit(
-        functools.partial(_one, sub=sub), many=_many, payload=sub)
+        functools.partial(_one, sub=sub, tokens=tokens), many=_many, payload=(sub, tokens))
     deps.wake_worker(request)
     return _answer(sent, to_field)
 
@@ -78,7 +88,7 @@ def _validated(items: list[Any], server_id: int, max_bytes: int
 
 @router.post("/email/batch", openapi_extra=openapi.extra(EmailRequest, batch=MAX_BATCH))
 async def send_batch(request: Request,
-                     ctx: ServerContext = Depends(server_token)) -> list[dict[str, Any]]:
+                     ctx: ServerContext = Depends(send_token)) -> list[dict[str, Any]]:
     settings = deps.settings(request)
     items = await read_json(request)
     if items is None:
@@ -92,7 +102,11 @@ async def send_batch(request: Request,
                              settings.smtp_max_message_bytes)
     subs = [item[0] for item in checked if not isinstance(item, ApiError)]
     # The whole batch is one item of the committer: one transaction, one commit.
-    sent = iter(await deps.committer(request).submit(functools.partial(_many, subs=subs)))
+    for sub in subs:
+        sub.token = ctx.token
+    tokens = deps.send_tokens(request)
+    sent = iter(await deps.committer(request).submit(
+        functools.partial(_many, sends=[(sub, tokens) for sub in subs])))
     deps.wake_worker(request)
     results: list[dict[str, Any]] = []
     for item in checked:
