@@ -173,24 +173,26 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
                for h in req.headers]
     attachments = _attachments(req.attachments)
     subject = _clean(req.subject, "Subject")
-    _refuse_hidden_line_breaks(req, subject, headers)
+    _refuse_hidden_line_breaks(req, subject, headers, attachments)
     return Submission(
         server_id=server_id, delivery_type=delivery_type,
         stream=req.message_stream.strip().lower() or "outbound", source=Source.API,
         from_field=req.from_.strip(), recipients=recipients, to_field=req.to.strip(),
-        cc_field=req.cc.strip(), bcc_field=req.bcc.strip(), reply_to=req.reply_to.strip(),
+        cc_field=req.cc.strip(), bcc_field=req.bcc.strip(),
+        reply_to=_clean(req.reply_to, "ReplyTo"),
         subject=subject, tag=_clean(req.tag, "Tag"), metadata=dict(req.metadata),
         headers=headers, text_body=req.text_body, html_body=req.html_body,
         attachments=attachments, raw=None, size=_size(req), track_opens=req.track_opens,
         track_links=track_links, message_id=ids.message_id())
 
 
-def _refuse_hidden_line_breaks(req: EmailRequest, subject: str,
-                               headers: list[dict[str, str]]) -> None:
+def _refuse_hidden_line_breaks(req: EmailRequest, subject: str, headers: list[dict[str, str]],
+                               attachments: list[dict[str, Any]]) -> None:
     """What composition would refuse, refused now: the message is composed only after
-    it is accepted (domain.rendering)."""
-    found = mime.hidden_line_break([subject, req.from_, req.to, req.cc, req.reply_to,
-                                    *(h["Value"] for h in headers)])
+    it is accepted (domain.rendering). Every value that becomes (part of) a header."""
+    found = mime.hidden_line_break([
+        subject, req.from_, req.to, req.cc, req.reply_to, *(h["Value"] for h in headers),
+        *(att[key] or "" for att in attachments for key in ("Name", "ContentType", "ContentID"))])
     if found is not None:
         raise _invalid("The message cannot be composed: a header would contain a line break "
                        "(encoded words count).")

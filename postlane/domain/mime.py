@@ -42,6 +42,7 @@ def compose(*, from_field: str, to_field: str, cc_field: str, reply_to: str, sub
     _set_bodies(msg, text_body, html_body)
     _attach_all(msg, attachments, has_html=html_body is not None)
     _refuse_line_breaks(msg)
+    _fix_boundaries(msg, message_id)
     if _needs_utf8_headers(addressed.values()):
         # RFC 6532: an internationalised address can only be written as UTF-8 (an
         # encoded word is not an address); such mail needs SMTPUTF8 to travel anyway.
@@ -120,6 +121,15 @@ def _attach(msg: EmailMessage, att: dict[str, Any], related: bool) -> None:
     else:
         msg.add_attachment(att["Data"], maintype=maintype, subtype=subtype, cid=cid,
                            filename=filename)
+
+
+def _fix_boundaries(msg: EmailMessage, message_id: str) -> None:
+    """Boundaries made from the message's id instead of at random: a REST message is
+    composed whenever its bytes are needed (domain.rendering), and every reader must get
+    the same bytes. The id is chosen by Postlane after the content was written, so the
+    content cannot contain it."""
+    for index, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"=_postlane_{message_id}_{index}")
 
 
 def hidden_line_break(values: Iterable[str]) -> str | None:
