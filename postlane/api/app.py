@@ -11,6 +11,7 @@ from postlane.api import errors, openapi
 from postlane.api.routers import (
     bounces,
     email,
+    email_templates,
     health,
     message_streams,
     messages,
@@ -41,8 +42,8 @@ def create_app(db: Database, settings: Settings,
     app.state.send_tokens = identity.SendTokens()
 
     errors.install(app)
-    for module in (email, bounces, suppressions, servers, message_streams, webhooks, templates,
-                   messages, health):
+    for module in (email, email_templates, bounces, suppressions, servers, message_streams,
+                   webhooks, templates, messages, health):
         app.include_router(module.router)
     openapi.install(app)
     openapi.install_docs(app)

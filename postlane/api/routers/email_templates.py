@@ -1,0 +1,111 @@
+"""POST /email/withTemplate and /email/batchWithTemplates: the message's Subject,
+HtmlBody and TextBody come from a stored template rendered with TemplateModel
+(services.template_sending); everything else is an /email request, validated and sent
+exactly as /email sends it (api.email_request, api.sends)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+
+from postlane.api import deps, sends
+from postlane.api.auth import ServerContext, send_token
+from postlane.api.email_request import request as email_request
+from postlane.api.email_request import to_submission
+from postlane.api.errors import ApiError, ErrorCode
+from postlane.api.models import member
+from postlane.api.request import read_json
+from postlane.asgi import errors as http_errors
+from postlane.domain.errors import DatabaseUnavailable, PostlaneError
+from postlane.domain.types import DeliveryType
+from postlane.services import template_sending
+from postlane.store import Transaction
+from postlane.store.database import Database
+
+router = APIRouter()
+
+MAX_BATCH = 500
+#: Keys of a template send that are not /email fields.
+_TEMPLATE_KEYS = {"templateid", "templatealias", "templatemodel", "inlinecss"}
+
+
+def _invalid(message: str) -> ApiError:
+    return ApiError(ErrorCode.INVALID_EMAIL_REQUEST, message)
+
+
+def _template_key(data: Any) -> tuple[int | None, str | None]:
+    template_id, alias = member(data, "templateid"), member(data, "templatealias")
+    if template_id is not None and (isinstance(template_id, bool)
+                                    or not isinstance(template_id, int)):
+        raise _invalid("TemplateId must be a number.")
+    if alias is not None and not isinstance(alias, str):
+        raise _invalid("TemplateAlias must be a string.")
+    return template_id, alias or None
+
+
+def _checked(conn: Transaction, data: Any, server_id: int,
+             max_bytes: int) -> tuple[Any, str]:
+    """One template send rendered and validated as an /email request."""
+    if not isinstance(data, dict):
+        raise _invalid("Each message must be a JSON object.")
+    model = member(data, "templatemodel")
+    if model is None:
+        raise _invalid("The 'TemplateModel' field is required.")
+    inline = member(data, "inlinecss")
+    template = template_sending.template_for(conn, server_id, *_template_key(data))
+    rendered = template_sending.render(conn, template, model, inline is not False)
+    fields = {k: v for k, v in data.items()
+              if not (isinstance(k, str) and k.lower() in _TEMPLATE_KEYS | {
+                  "subject", "htmlbody", "textbody"})}
+    fields.update({"Subject": rendered.subject, "HtmlBody": rendered.html_body,
+                   "TextBody": rendered.text_body})
+    req = email_request(fields)
+    return to_submission(req, server_id, DeliveryType.LIVE, max_bytes), req.to
+
+
+def _one(db: Database, data: Any, server_id: int, max_bytes: int) -> tuple[Any, str]:
+    with db.read() as conn:
+        return _checked(conn, data, server_id, max_bytes)
+
+
+def _each(db: Database, items: list[Any], server_id: int,
+          max_bytes: int) -> list[sends.Checked]:
+    out: list[sends.Checked] = []
+    with db.read() as conn:
+        for item in items:
+            try:
+                out.append(_checked(conn, item, server_id, max_bytes))
+            except ApiError as exc:
+                out.append({"ErrorCode": exc.code, "Message": exc.message})
+            except DatabaseUnavailable:
+                raise
+            except PostlaneError as exc:
+                out.append(http_errors.body(exc))
+    return out
+
+
+@router.post("/email/withTemplate")
+async def send_with_template(request: Request,
+                             ctx: ServerContext = Depends(send_token)) -> dict[str, Any]:
+    db, settings = deps.db(request), deps.settings(request)
+    data = await read_json(request, ErrorCode.INVALID_EMAIL_REQUEST)
+    sub, to_field = await db.run(_one, db, data, ctx.server_id,
+                                 settings.smtp_max_message_bytes)
+    return await sends.commit_one(request, ctx, sub, to_field)
+
+
+@router.post("/email/batchWithTemplates")
+async def send_batch_with_templates(request: Request, ctx: ServerContext = Depends(send_token)
+                                    ) -> list[dict[str, Any]]:
+    db, settings = deps.db(request), deps.settings(request)
+    data = await read_json(request)
+    items = member(data, "messages") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ApiError(ErrorCode.INCOMPATIBLE_JSON,
+                       "The body must be an object with a 'Messages' array.")
+    if len(items) > MAX_BATCH:
+        raise ApiError(ErrorCode.TOO_MANY_BATCH_MESSAGES,
+                       f"A batch may contain at most {MAX_BATCH} messages.")
+    checked = await db.run(_each, db, items, ctx.server_id, settings.smtp_max_message_bytes)
+    return await sends.commit_batch(request, ctx, checked)

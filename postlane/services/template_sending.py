@@ -1,0 +1,66 @@
+"""Sending with a template (POST /email/withTemplate, /email/batchWithTemplates): the
+server's Standard template, found by TemplateId or TemplateAlias, rendered with the
+request's TemplateModel inside its Layout, the HTML's CSS inlined when InlineCss (the
+default). What comes out is an ordinary message's Subject, HtmlBody and TextBody: every
+rule of /email applies to it after this."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from postlane.domain import mustachio
+from postlane.domain.errors import Entity, NotFound, TemplateInvalid
+from postlane.domain.records import Template
+from postlane.services.template_checks import inline_css
+from postlane.services.templates import LAYOUT
+from postlane.store import Transaction
+from postlane.store import templates as store
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    html_body: str | None
+    text_body: str | None
+
+
+def template_for(conn: Transaction, server_id: int, template_id: int | None,
+                 alias: str | None) -> Template:
+    """The template a send names (Postmark: TemplateId or TemplateAlias, one of them)."""
+    if (template_id is None) == (alias is None):
+        raise TemplateInvalid("Provide either TemplateId or TemplateAlias, not both.")
+    key: int | str = template_id if template_id is not None else (alias or "")
+    found = store.get(conn, server_id, key)
+    if found is None or not found.active:
+        raise NotFound(Entity.TEMPLATE, key)
+    if found.template_type == LAYOUT:
+        raise TemplateInvalid(f"The template '{key}' is a Layout: send a Standard template "
+                              "that uses it.")
+    return found
+
+
+def render(conn: Transaction, template: Template, model: object, inline: bool) -> Rendered:
+    """Subject, HTML and text of ``template`` for ``model``; TemplateInvalid when a part
+    cannot be rendered (Mustachio's rendering failure: ``{{#each}}`` over a non-list)."""
+    layout = store.get(conn, template.server_id, template.layout_template) \
+        if template.layout_template else None
+    html = _part(template.html_body, layout.html_body if layout else None, model, True)
+    if html is not None and inline:
+        html = inline_css(html)
+    text = _part(template.text_body, layout.text_body if layout else None, model, False)
+    subject = _part(template.subject, None, model, False) or ""
+    return Rendered(subject=subject, html_body=html, text_body=text)
+
+
+def _part(text: str | None, layout_text: str | None, model: object, escape: bool) -> str | None:
+    if text is None:
+        return None
+    try:
+        parsed = mustachio.parse(text)
+        if layout_text:
+            return mustachio.render_with_layout(mustachio.parse(layout_text, layout=True),
+                                                parsed, model, escape_html=escape)
+        return mustachio.render(parsed, model, escape_html=escape)
+    except (mustachio.TemplateSyntaxError, mustachio.TemplateRenderError) as exc:
+        raise TemplateInvalid(f"The template cannot be rendered with this TemplateModel "
+                              f"(TemplateRenderingFailed): {exc}") from exc
