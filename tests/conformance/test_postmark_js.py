@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.api_servers import create_server
 from tests.support.node import SDK_MODELS, drive, node_executable
 from tests.support.sdk_seed import BOUNCED, DELIVERED, Seeded, wait_sent
 from tests.support.ts_types import TypeTable
@@ -169,3 +170,25 @@ def test_errors_are_the_sdk_error_classes(node: str, seeded: Seeded) -> None:
                 "badToken").error
     assert bad is not None
     assert (bad["name"], bad["code"], bad["statusCode"]) == ("InvalidAPIKeyError", 10, 401)
+
+
+def test_templates(node: str, types: TypeTable, seeded: Seeded) -> None:
+    """createTemplate, validateTemplate, sendEmailWithTemplate, its batch form and
+    pushTemplates (account), each answer checked against postmark.js's declared type."""
+    destination = create_server(seeded.server.api(account=True), Name="JS template push")
+    results = run(node, types, seeded, "templates", source=seeded.server.server_id,
+                  destination=destination["ID"])
+    assert results["createTemplate"]["LayoutTemplate"] == "js-layout"
+    validation = results["validateTemplate"]
+    assert validation["AllContentIsValid"] is False
+    assert validation["TextBody"]["RenderedContent"] == "Ann"
+    assert validation["HtmlBody"]["ValidationErrors"][0]["Line"] == 1
+    sent = results["sendEmailWithTemplate"]
+    assert sent["ErrorCode"] == 0 and sent["To"] == "js-template@example.com"
+    details = seeded.server.api().get(
+        f"/messages/outbound/{sent['MessageID']}/details").json()
+    assert details["Subject"] == "Hi Ann" and "<p>Hello Ann</p>" in details["HtmlBody"]
+    assert [(m["ErrorCode"], m["To"]) for m in results["sendEmailBatchWithTemplates"]] == [
+        (0, "js-t1@example.com"), (0, "js-t2@example.com")]
+    pushed = {(t["Action"], t["Alias"]) for t in results["pushTemplates"]["Templates"]}
+    assert {("Create", "js-layout"), ("Create", "js-hello")} <= pushed

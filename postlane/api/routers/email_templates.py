@@ -85,7 +85,7 @@ def _each(db: Database, items: list[Any], server_id: int,
     return out
 
 
-@router.post("/email/withTemplate")
+@router.post("/email/withtemplate")  # paths are matched lower-cased (asgi.normalize)
 async def send_with_template(request: Request,
                              ctx: ServerContext = Depends(send_token)) -> dict[str, Any]:
     db, settings = deps.db(request), deps.settings(request)
@@ -95,7 +95,7 @@ async def send_with_template(request: Request,
     return await sends.commit_one(request, ctx, sub, to_field)
 
 
-@router.post("/email/batchWithTemplates")
+@router.post("/email/batchwithtemplates")
 async def send_batch_with_templates(request: Request, ctx: ServerContext = Depends(send_token)
                                     ) -> list[dict[str, Any]]:
     db, settings = deps.db(request), deps.settings(request)
