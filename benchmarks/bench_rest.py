@@ -79,6 +79,33 @@ def _batches(served: Served, calls: int) -> tuple[float, int]:
     return calls * BATCH_SIZE / elapsed, refused
 
 
+TEMPLATE_BODY = orjson.dumps({
+    "From": "app@bench.example.com", "To": "user@bench.example.com", "MessageStream": "outbound",
+    "TemplateAlias": "bench-receipt", "TemplateModel": {
+        "name": "Ann", "company": "Bench Ltd",
+        "lines": [{"item": f"item {i}", "price": i * 1.5} for i in range(5)]}})
+TARGET_TEMPLATE_RATIO = 0.8
+
+
+def _create_templates(served: Served) -> None:
+    """A realistic Layout (styles, header, footer) and a receipt template that uses it."""
+    layout = ("<html><head><style>body { font-family: sans-serif } td { padding: 4px }"
+              "</style></head><body><header>{{company}}</header>{{{ @content }}}"
+              "<footer>Sent by {{company}}</footer></body></html>")
+    with httpx.Client(base_url=served.api_url, headers=_headers(served), timeout=30) as api:
+        api.post("/templates", json={"Name": "Bench layout", "Alias": "bench-layout",
+                                     "TemplateType": "Layout", "HtmlBody": layout,
+                                     "TextBody": "{{{ @content }}}\n-- {{company}}"}
+                 ).raise_for_status()
+        api.post("/templates", json={
+            "Name": "Receipt", "Alias": "bench-receipt", "LayoutTemplate": "bench-layout",
+            "Subject": "Your receipt, {{name}}",
+            "HtmlBody": "<p>Hello {{name}}</p><table>{{#each lines}}<tr><td>{{item}}</td>"
+                        "<td>{{price}}</td></tr>{{/each}}</table>",
+            "TextBody": "Hello {{name}}\n{{#each lines}}{{item}}: {{price}}\n{{/each}}"}
+                 ).raise_for_status()
+
+
 def _rows(label: str, load: wrk.Load, anchor: wrk.Load) -> list[Row]:
     ratio = load.rate / anchor.rate if anchor.rate else 0.0
     return [
@@ -106,8 +133,18 @@ def run(quick: bool) -> list[Row]:
     with serve(("api",)) as served:
         load = wrk.run(f"{served.api_url}/email", BODY, _headers(served), seconds)
         rate, refused = _batches(served, calls)
+        _create_templates(served)
+        templated = wrk.run(f"{served.api_url}/email/withTemplate", TEMPLATE_BODY,
+                            _headers(served), seconds)
         rss = served.peak_rss_mib()
     rows += _rows("SQLite", load, anchor)
+    ratio = templated.rate / load.rate if load.rate else 0.0
+    rows += [Row("REST /email/withTemplate SQLite: throughput", templated.rate, "req/s",
+                 note=f"layout + receipt, p99 {templated.p99_ms:.1f} ms, "
+                      f"{templated.errors} errors"),
+             Row("REST /email/withTemplate vs /email", ratio, "x",
+                 f">= {TARGET_TEMPLATE_RATIO}", ratio >= TARGET_TEMPLATE_RATIO,
+                 note=f"/email {load.rate:,.0f} req/s, same run")]
     rows += [Row(f"REST /email/batch SQLite ({BATCH_SIZE}/call)", rate, "msg/s",
                  note=f"{calls} calls, {refused} refused"),
              Row("REST SQLite: server peak RSS", rss, "MiB")]
