@@ -6,6 +6,7 @@ rule of /email applies to it after this."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from postlane.domain import mustachio
@@ -52,13 +53,20 @@ def render(conn: Transaction, template: Template, model: object, inline: bool) -
     return Rendered(subject=subject, html_body=html, text_body=text)
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str, layout: bool = False) -> mustachio.Template:
+    """A template's text parsed once per process: parsing is most of a send's template
+    work, the parsed form is immutable, and an edited template is new text (a new key)."""
+    return mustachio.parse(text, layout=layout)
+
+
 def _part(text: str | None, layout_text: str | None, model: object, escape: bool) -> str | None:
     if text is None:
         return None
     try:
-        parsed = mustachio.parse(text)
+        parsed = _parsed(text)
         if layout_text:
-            return mustachio.render_with_layout(mustachio.parse(layout_text, layout=True),
+            return mustachio.render_with_layout(_parsed(layout_text, layout=True),
                                                 parsed, model, escape_html=escape)
         return mustachio.render(parsed, model, escape_html=escape)
     except (mustachio.TemplateSyntaxError, mustachio.TemplateRenderError) as exc:
