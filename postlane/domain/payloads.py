@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from postlane.domain import addresses, rendering
+from postlane.domain import addresses, outcomes, rendering
 from postlane.domain.records import (
     Bounce,
     Message,
@@ -166,18 +166,6 @@ def _people(field: str) -> list[dict[str, str]]:
         return [{"Email": field, "Name": ""}] if field else []
 
 
-def message_status(statuses: Iterable[RecipientStatus]) -> str:
-    """A message's overall Status from its recipients' (Postmark: Queued, Sent, ...)."""
-    values = set(statuses)
-    if not values or RecipientStatus.QUEUED in values:
-        return RecipientStatus.QUEUED.value
-    if RecipientStatus.SENT in values:
-        return RecipientStatus.SENT.value
-    if RecipientStatus.BOUNCED in values:
-        return RecipientStatus.BOUNCED.value
-    return str(min(values))
-
-
 def message_summary(row: Message, recipient_statuses: Iterable[RecipientStatus],
                     recipient_addresses: Sequence[str]) -> dict[str, Any]:
     return {
@@ -192,7 +180,7 @@ def message_summary(row: Message, recipient_statuses: Iterable[RecipientStatus],
         "From": row.from_field,
         "Subject": row.subject,
         "Attachments": [a.get("Name", "") for a in row.attachments or []],
-        "Status": message_status(recipient_statuses),
+        "Status": outcomes.message_status(recipient_statuses).value,
         "TrackOpens": row.track_opens,
         "TrackLinks": row.track_links,
         "Metadata": row.metadata or {},

@@ -36,6 +36,9 @@ class BounceFacts:
     event_details: dict[str, Any] | None = None
     #: The recipient as the sender wrote it, for the message event (else ``email``).
     address: str | None = None
+    #: What the recipient row becomes: Bounced, or Suppressed for an SMTP API Error raised
+    #: at screening (never sent: its message's Status is Blocked, see domain/outcomes.py).
+    settles_as: RecipientStatus = RecipientStatus.BOUNCED
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,11 @@ def record_many(conn: Transaction, cases: Sequence[BounceCase]) -> list[Bounce]:
     SMTP API Errors at once). Returns the stored bounces."""
     now = utcnow()
     stored = bounces.insert_many(conn, [_new_bounce(case, now) for case in cases])
-    messages.set_recipient_status(
-        conn, [c.facts.recipient_id for c in cases if c.facts.recipient_id is not None],
-        RecipientStatus.BOUNCED)
+    for settles_as in sorted({c.facts.settles_as for c in cases}):
+        messages.set_recipient_status(
+            conn, [c.facts.recipient_id for c in cases
+                   if c.facts.recipient_id is not None and c.facts.settles_as is settles_as],
+            settles_as)
     _suppress(conn, cases)
     messages.add_events(conn, [
         messages.event_row(case.message.id, case.facts.address or case.facts.email,

@@ -103,7 +103,8 @@ def _smtp_api_error(message: Message, recipient: Recipient, hit: Suppression,
         can_activate=suppression.customer_can_delete(hit.reason),
         content=raw.decode("utf-8", "replace") if raw else None,
         recipient_id=recipient.id, address=recipient.address,
-        event_details={"SuppressionReason": hit.reason.value})
+        event_details={"SuppressionReason": hit.reason.value},
+        settles_as=RecipientStatus.SUPPRESSED)
 
 
 def _write(conn: Transaction, verdicts: _Verdicts) -> None:

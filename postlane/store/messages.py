@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, RowMapping
 
-from postlane.domain import addresses
+from postlane.domain import addresses, outcomes
 from postlane.domain.records import Message, MessageEvent, Page, Recipient
 from postlane.domain.types import EventType, RecipientStatus, Source
 from postlane.store.rows import record
@@ -130,15 +130,31 @@ def search(conn: Connection, server_id: int, *, count: int, offset: int,
     if to_date:
         where.append(messages.c.received_at <= to_date)
     if status:
-        where.append(messages.c.id.in_(sa.select(recipients.c.message_id).where(
-            recipients.c.server_id == server_id,
-            sa.func.lower(recipients.c.status) == status.lower())))
+        where.append(_has_status(server_id, outcomes.rule(outcomes.parse_filter(status))))
     total = conn.execute(sa.select(sa.func.count()).select_from(messages).where(*where)
                          ).scalar_one()
     rows = conn.execute(sa.select(messages).where(*where)
                         .order_by(messages.c.received_at.desc(), messages.c.id)
                         .limit(count).offset(offset)).mappings()
     return Page(int(total), [_message(row) for row in rows])
+
+
+def _has_status(server_id: int, rule: outcomes.Rule) -> Any:
+    """The SQL form of outcomes.message_status(...) == the filtered Status, from the
+    rule outcomes.py derives, so the filter and the Status shown cannot disagree."""
+    def some(states: frozenset[RecipientStatus]) -> Any:
+        return sa.exists().where(recipients.c.message_id == messages.c.id,
+                                 recipients.c.server_id == server_id,
+                                 recipients.c.status.in_(sorted(s.value for s in states)))
+
+    if not rule.any_of:
+        return sa.false()
+    condition = some(rule.any_of)
+    if rule.none_of:
+        condition = sa.and_(condition, ~some(rule.none_of))
+    if rule.when_empty:
+        condition = sa.or_(condition, ~some(frozenset(RecipientStatus)))
+    return condition
 
 
 def recipients_by_message(conn: Connection, message_ids: Sequence[str],

@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from postlane.domain import bounce_types, payloads
+from postlane.domain import bounce_types, outcomes, payloads
 from postlane.domain.errors import Refused
 from postlane.domain.records import Page
-from postlane.domain.types import RecipientStatus
 from postlane.services import bounces as bounce_service
 from postlane.services import messages as message_service
 from postlane.store import bounces
@@ -43,7 +42,7 @@ async def activity(request: Request, server_id: int) -> Response:
     listing = await db.run(_search, db, server_id, filters)
     return page(request, "activity.html", server=server, section="activity",
                 messages=listing["Messages"], total=listing["TotalCount"], filters=filters,
-                statuses=[s.value for s in RecipientStatus])
+                statuses=[s.value for s in outcomes.MessageStatus])
 
 
 @router.get("/messages/{message_id}")

@@ -95,8 +95,11 @@ def test_search_filters(server: RunningServer, sent: dict[str, str]) -> None:
     assert _found(api, sent, fromemail="news@example.com") == {"digest"}
     assert _found(api, sent, tag="receipt") == {"receipt1", "receipt2"}
     assert _found(api, sent, tag="rec") == set()
-    assert _found(api, sent, status="bounced") == {"lost"}
+    # Postmark's Status values: the suppressed recipient's message was Blocked.
+    assert _found(api, sent, status="blocked") == {"lost"}
     assert _found(api, sent, status="Sent") == {"digest", "receipt1", "receipt2"}
+    assert _found(api, sent, status="queued") == set()
+    assert _found(api, sent, status="bounced") == set()  # an event type, not a Status
     assert _found(api, sent, subject="Receipt 2") == {"receipt2"}
     assert _found(api, sent, messagestream="broadcast") == {"digest"}
     assert _found(api, sent, messagestream="outbound") == {"receipt1", "receipt2", "lost"}
@@ -155,7 +158,7 @@ def test_summary_details_and_dump(server: RunningServer, sent: dict[str, str]) -
     assert dump.status_code == 200 and dump.json() == {"Body": details["Body"]}
 
     lost = api.get(f"/messages/outbound/{sent['lost']}/details").json()
-    assert lost["Status"] == "Bounced" and lost["Subject"] == "Lost"
+    assert lost["Status"] == "Blocked" and lost["Subject"] == "Lost"
     [bounced] = lost["MessageEvents"]
     assert bounced["Type"] == "Bounced" and bounced["Recipient"] == SUPPRESSED
     [bounce] = api.get("/bounces", params={"count": 10, "offset": 0}).json()["Bounces"]

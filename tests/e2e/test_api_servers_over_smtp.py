@@ -78,7 +78,7 @@ def test_smtp_api_error_hooks_switch_changes_smtp_outcome(server: RunningServer)
     assert account.get(f"/servers/{server.server_id}").json()["EnableSmtpApiErrorHooks"] is False
     _, quiet = smtp_send(server, make_message(rcpt), [rcpt])
     assert _events_once_screened(api, quiet) == ["Suppressed"]
-    assert _status(api, quiet) == "Suppressed"
+    assert _status(api, quiet) == "Blocked"
     assert _bounce_count(api) == 0
 
     # Hooks on: the same send raises an SMTP API Error bounce.

@@ -125,7 +125,7 @@ def _check_screened_once(db: Database, accepted: dict[str, list[str]]) -> set[in
         assert got == sorted(rcpts), message_id
     for row in rows:  # also the messages stored without a reply before the kill
         suppressed = row.email in SUPPRESSED
-        assert row.status == ("Bounced" if suppressed else "Sent"), row
+        assert row.status == ("Suppressed" if suppressed else "Sent"), row
         expected = {(row.message_id, row.address, "Bounced" if suppressed else "Delivered"): 1}
         seen = {k: n for k, n in events.items() if k[:2] == (row.message_id, row.address)
                 and k[2] != "Received"}

@@ -169,10 +169,10 @@ def test_seed_flow_through_the_dashboard(dash: Page, server: RunningServer,
         assert dash.locator("tbody tr", has_text=SEED).count() == rows, bounce_type
         assert dash.get_by_text(f"{rows} bounce(s)").count() == 1
 
-    # Activity lists the message as Bounced; its page lists the Bounced event.
+    # Activity lists the message as Blocked (never sent); its page lists the Bounced event.
     server_page(dash, server, "activity")
     message_row = dash.locator("tbody tr", has_text="Seed via UI")
-    assert message_row.locator(".badge").inner_text() == "Bounced"
+    assert message_row.locator(".badge").inner_text() == "Blocked"
     message_row.get_by_role("link", name="Seed via UI").click()
     dash.wait_for_load_state()
     assert path_of(dash, server) == f"/dashboard/servers/{server.server_id}/messages/{message_id}"

@@ -267,11 +267,12 @@ def assert_consistent(engine: sa.Engine, accepted: set[str]) -> None:
     delivered = {r[0] for r in rows(engine, "SELECT ref FROM jobs WHERE kind = 'deliver'")}
     assert delivered == with_clean
 
-    # Suppressed recipients: SMTP ones bounced once each; the API never accepted any.
+    # Suppressed recipients: SMTP ones bounced once each (never sent: their rows say
+    # Suppressed); the API never accepted any.
     blocked = rows(engine, "SELECT r.id, m.source, r.status FROM recipients r JOIN messages m "
                            "ON m.id = r.message_id WHERE r.email LIKE 'blocked%'")
     assert blocked and {(source, status) for _, source, status in blocked} == {
-        ("smtp", "Bounced")}
+        ("smtp", "Suppressed")}
     bounced = rows(engine, "SELECT recipient_id, type_code FROM bounces")
     assert sorted(r[0] for r in bounced) == sorted(r[0] for r in blocked)
     assert {r[1] for r in bounced} == {4003}
@@ -286,7 +287,8 @@ def assert_consistent(engine: sa.Engine, accepted: set[str]) -> None:
          AND e.event_type IN ('Delivered', 'Bounced')
         GROUP BY r.id, r.email, r.status""")
     for rid, email, status, events in terminal:
-        want = ("Bounced", "Bounced") if email.startswith("blocked") else ("Sent", "Delivered")
+        want = ("Suppressed", "Bounced") if email.startswith("blocked") else ("Sent",
+                                                                             "Delivered")
         assert (status, events) == (want[0], [want[1]]), (rid, email)
 
 

@@ -138,7 +138,8 @@ def test_screen_rerun_never_duplicates(db: Database, labels: SmtpApiErrorLabels)
     assert len(job_rows(db, JobKind.NOTIFY)) == 2
     assert len(job_rows(db, JobKind.DELIVER, message_id)) == 1
     assert [r["state"] for r in job_rows(db, JobKind.SCREEN)] == [JobState.DONE.value] * 2
-    assert statuses(db, message_id) == {"blocked@example.com": "Bounced",
+    # Never sent: the recipient row says Suppressed, the event and the bounce tell why.
+    assert statuses(db, message_id) == {"blocked@example.com": "Suppressed",
                                         "ok@example.com": "Queued"}
     assert events(db, message_id) == [("Blocked@Example.com", "Bounced")]
 
@@ -250,7 +251,7 @@ def test_workers_run_each_job_exactly_once(db: Database, receiver: WebhookReceiv
     assert sorted(body["ID"] for body in receiver.bodies()) == sorted(b["id"] for b in bounces)
     for i, message_id in enumerate(ids):
         assert statuses(db, message_id) == {f"ok{i}@example.com": "Sent",
-                                            "blocked@example.com": "Bounced"}
+                                            "blocked@example.com": "Suppressed"}
         assert sorted(events(db, message_id)) == [("blocked@example.com", "Bounced"),
                                                   (f"ok{i}@example.com", "Delivered")]
 
@@ -307,7 +308,7 @@ def test_screen_batch_decides_each_message_as_alone(db: Database) -> None:
         ("gone@example.com", "InternalError", 4003)}
     assert bounce_rows(db, hooks_off) == []
     for i, message_id in enumerate(bounced):
-        assert statuses(db, message_id) == {"gone@example.com": "Bounced",
+        assert statuses(db, message_id) == {"gone@example.com": "Suppressed",
                                             f"ok{i}@example.com": "Queued"}
         assert events(db, message_id) == [("Gone@Example.com", "Bounced")]
     assert statuses(db, silent) == {"gone@example.com": "Suppressed",

@@ -351,17 +351,6 @@ def test_message_summary_and_details_keys() -> None:
     assert details["HtmlBody"] == "" and details["Body"].endswith("hello")
 
 
-def test_message_status_rollup() -> None:
-    status = RecipientStatus
-    assert payloads.message_status([]) == "Queued"
-    assert payloads.message_status([status.SENT, status.QUEUED]) == "Queued"
-    assert payloads.message_status([status.SENT, status.BOUNCED]) == "Sent"
-    assert payloads.message_status([status.BOUNCED, status.SUPPRESSED]) == "Bounced"
-    assert payloads.message_status([status.SUPPRESSED]) == "Suppressed"
-    assert payloads.message_status([status.SUPPRESSED, status.FAILED]) == "Failed"
-    assert type(payloads.message_status([status.SUPPRESSED])) is str
-
-
 def test_iso_is_utc_with_z() -> None:
     plus_two = datetime(2024, 1, 15, 12, 30, tzinfo=timezone(timedelta(hours=2)))
     assert payloads.iso(plus_two) == "2024-01-15T10:30:00Z"
