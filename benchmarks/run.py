@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from benchmarks.common import Row
 
-MODULES = ("ingest", "latency", "suppressions", "rest", "webhooks")
+MODULES = ("ingest", "latency", "suppressions", "rest", "templates", "webhooks")
 
 
 def table(rows: list[Row]) -> str:
