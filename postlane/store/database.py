@@ -72,8 +72,14 @@ def create_private_file(path: Path) -> None:
     made is left to SQLite, whose error on connecting is an outage like any other."""
     try:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    except OSError:
+        if path.exists():
+            # Never open (and close) a database file that may be in use: closing any
+            # descriptor of a file drops every POSIX lock this process holds on it, so
+            # SQLite connections open elsewhere in the process would lose theirs and
+            # corrupt the database (sqlite.org/howtocorrupt.html, 2.2).
+            return
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # FileExistsError included: another thread or process made it
         return
 
 
