@@ -66,9 +66,10 @@ def test_seed_procedure(server: RunningServer, receiver: WebhookReceiver) -> Non
     assert listing["Bounces"][0]["ID"] == hook["ID"]
     assert listing["Bounces"][0]["TypeCode"] == 4003
 
-    # The message is not delivered: its details show the bounce event.
+    # The message is not delivered: its Status is Postmark's Blocked (every recipient
+    # suppressed: domain/outcomes.py), and its details show the bounce event.
     details = api.get(f"/messages/outbound/{message_id}/details").json()
-    assert details["Status"] == "Bounced"
+    assert details["Status"] == "Blocked"
     assert [e["Type"] for e in details["MessageEvents"]] == ["Bounced"]
 
     # Reactivate via suppressions/delete.
