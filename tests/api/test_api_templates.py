@@ -171,3 +171,12 @@ def test_template_limit(server: InProcessServer) -> None:
         _create(api, Name=f"T{n}", Subject="s", TextBody="t")
     expect_error(api.post("/templates", json={"Name": "one more", "Subject": "s",
                                               "TextBody": "t"}), 1105)
+
+
+def test_a_huge_offset_is_refused_or_empty_never_a_500(server: InProcessServer) -> None:
+    """Found by schemathesis: an Offset past 64 bits overflowed the database's integer."""
+    api = server.api()
+    r = api.get("/templates", params={"Count": 10, "Offset": 10**22})
+    assert r.status_code == 422 and r.json()["ErrorCode"] != 0, r.text
+    r = api.get("/templates", params={"Count": 10, "Offset": 2**63 - 1})
+    assert r.status_code == 200 and r.json()["Templates"] == [], r.text

@@ -21,7 +21,7 @@ from postlane.store.database import Database
 
 router = APIRouter()
 _LIST = [openapi.query("Count", "integer", minimum=0, maximum=500, default=100),
-         openapi.query("Offset", "integer", minimum=0, default=0),
+         openapi.query("Offset", "integer", minimum=0, maximum=deps.MAX_ID, default=0),
          openapi.query("TemplateType"), openapi.query("LayoutTemplate")]
 
 
@@ -130,7 +130,7 @@ async def list_templates(request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
     count = deps.query_int(request, "Count", 100, minimum=0, maximum=500)
-    offset = deps.query_int(request, "Offset", 0, minimum=0)
+    offset = deps.query_int(request, "Offset", 0, minimum=0, maximum=deps.MAX_ID)
     return await db.run(_list, db, ctx.server_id, deps.query(request, "TemplateType"),
                         deps.query(request, "LayoutTemplate"), count, offset)
 
