@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from postmark import sync
 
 from postlane.domain.bounce_types import SmtpApiErrorLabels
 from tests.support.harness import start_server, test_settings
@@ -33,3 +34,21 @@ def seeded(tmp_path_factory: pytest.TempPathFactory,
         yield seed(server)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(seeded: Seeded) -> Iterator[sync.SyncServerClient]:
+    """postmark-python's server client on this module's server (test_postmarker.py names
+    its own postmarker client ``client``)."""
+    # retries=0: a failing call fails at once instead of backing off for seconds.
+    with sync.ServerClient(seeded.server.server_token, retries=0, timeout=30,
+                           base_url=seeded.server.api_url) as opened:
+        yield opened
+
+
+@pytest.fixture(scope="module")
+def account(seeded: Seeded) -> Iterator[sync.SyncAccountClient]:
+    """postmark-python's account client on this module's server."""
+    with sync.AccountClient(seeded.server.account_token, retries=0, timeout=30,
+                            base_url=seeded.server.api_url) as opened:
+        yield opened

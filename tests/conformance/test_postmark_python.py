@@ -10,7 +10,6 @@ the exact mismatch, so that it fails (and the mark must go) once the answer is f
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from datetime import datetime
 
 import pytest
@@ -29,21 +28,6 @@ from postmark.models.streams import MessageStreamType, UnsubscribeHandlingType
 from postmark.models.suppressions.enums import SuppressionOrigin, SuppressionReason
 
 from tests.support.sdk_seed import BOUNCED, DELIVERED, SENDER, Seeded, wait_sent
-
-
-@pytest.fixture(scope="module")
-def client(seeded: Seeded) -> Iterator[sync.SyncServerClient]:
-    # retries=0: a failing call fails at once instead of backing off for seconds.
-    with sync.ServerClient(seeded.server.server_token, retries=0, timeout=30,
-                           base_url=seeded.server.api_url) as opened:
-        yield opened
-
-
-@pytest.fixture(scope="module")
-def account(seeded: Seeded) -> Iterator[sync.SyncAccountClient]:
-    with sync.AccountClient(seeded.server.account_token, retries=0, timeout=30,
-                            base_url=seeded.server.api_url) as opened:
-        yield opened
 
 
 def test_send(client: sync.SyncServerClient, seeded: Seeded) -> None:

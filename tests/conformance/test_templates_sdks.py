@@ -20,20 +20,6 @@ LAYOUT_HTML = "<html><body>{{{ @content }}}</body></html>"
 
 
 @pytest.fixture(scope="module")
-def client(seeded: Seeded) -> Iterator[sync.SyncServerClient]:
-    with sync.ServerClient(seeded.server.server_token, retries=0, timeout=30,
-                           base_url=seeded.server.api_url) as opened:
-        yield opened
-
-
-@pytest.fixture(scope="module")
-def account(seeded: Seeded) -> Iterator[sync.SyncAccountClient]:
-    with sync.AccountClient(seeded.server.account_token, retries=0, timeout=30,
-                            base_url=seeded.server.api_url) as opened:
-        yield opened
-
-
-@pytest.fixture(scope="module")
 def postmarker(seeded: Seeded) -> Iterator[PostmarkClient]:
     opened = PostmarkClient(server_token=seeded.server.server_token,
                             root_api_url=seeded.server.api_url + "/", timeout=30)
