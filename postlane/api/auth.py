@@ -31,30 +31,35 @@ def _db(request: Request) -> Database:
     return db
 
 
-async def server_token(request: Request) -> ServerContext:
+def _given_server_token(request: Request) -> str:
     token = request.headers.get(SERVER_HEADER, "").strip()
     if not token:
         raise _unauthorized(f"No API token was supplied. Add the {SERVER_HEADER} header.")
-    server_id = await _db(request).run(identity.api_server_id, _db(request), token)
+    return token
+
+
+def _server_context(server_id: int | None, token: str) -> ServerContext:
     if server_id is None:
         raise _unauthorized(f"Request does not contain a valid Server token ({SERVER_HEADER}).")
     return ServerContext(server_id, token)
+
+
+async def server_token(request: Request) -> ServerContext:
+    token = _given_server_token(request)
+    return _server_context(
+        await _db(request).run(identity.api_server_id, _db(request), token), token)
 
 
 async def send_token(request: Request) -> ServerContext:
     """server_token for the send endpoints: a token seen before is taken from the app's
     SendTokens cache without a read, and checked again in the transaction that accepts
     the message (services.sending.send_many), so a revoked one still fails (401)."""
-    token = request.headers.get(SERVER_HEADER, "").strip()
-    if not token:
-        raise _unauthorized(f"No API token was supplied. Add the {SERVER_HEADER} header.")
+    token = _given_server_token(request)
     tokens: identity.SendTokens = request.app.state.send_tokens
     server_id = tokens.cached(token)
     if server_id is None:
         server_id = await _db(request).run(tokens.server_id, _db(request), token)
-    if server_id is None:
-        raise _unauthorized(f"Request does not contain a valid Server token ({SERVER_HEADER}).")
-    return ServerContext(server_id, token)
+    return _server_context(server_id, token)
 
 
 async def account_token(request: Request) -> str:

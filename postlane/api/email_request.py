@@ -1,6 +1,6 @@
 """An /email request as Postmark validates it: the JSON model, its limits (ErrorCode 300
-for bad fields), and the Submission composed from it. Pure CPU work: the routers run it
-on a worker thread."""
+for bad fields), and the Submission made from it (its MIME form is composed later:
+domain.rendering). Pure CPU work: api.request.sized decides where it runs."""
 
 from __future__ import annotations
 
@@ -212,6 +212,7 @@ def request(data: Any) -> EmailRequest:
 
 def submission(body: bytes, server_id: int, delivery_type: DeliveryType,
                 max_bytes: int) -> tuple[Submission, str]:
-    """Decode, validate and compose: the CPU work of a send, done on a worker thread."""
+    """Decode and validate: the CPU work of a send (api.request.sized runs it on the loop
+    for a small body, on a worker thread for a large one)."""
     req = request(decode(body, ErrorCode.INVALID_EMAIL_REQUEST))
     return to_submission(req, server_id, delivery_type, max_bytes), req.to

@@ -35,13 +35,6 @@ def refusal(error: PostlaneError) -> dict[str, Any]:
     return http_errors.body(error)
 
 
-def _one(conn: Transaction, sub: Submission, tokens: SendTokens) -> sending.Sent:
-    result = sending.send_many(conn, [sub], tokens)[0]
-    if isinstance(result, PostlaneError):
-        raise result
-    return result
-
-
 def _many(conn: Transaction, sends: list[tuple[Submission, SendTokens]]
           ) -> list[sending.Sent | PostlaneError]:
     """The group committer's batch form of concurrent sends (one function object, so
@@ -57,7 +50,7 @@ async def commit_one(request: Request, ctx: ServerContext, sub: Submission,
     sub.token = ctx.token
     tokens = deps.send_tokens(request)
     sent = await deps.committer(request).submit(
-        functools.partial(_one, sub=sub, tokens=tokens), many=_many, payload=(sub, tokens))
+        functools.partial(sending.send, sub=sub, tokens=tokens), many=_many, payload=(sub, tokens))
     deps.wake_worker(request)
     return answer(sent, to_field)
 

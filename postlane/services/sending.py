@@ -40,10 +40,11 @@ class Sent:
                 f"{', '.join(self.inactive)}.")
 
 
-def send(conn: Transaction, sub: Submission) -> Sent:
+def send(conn: Transaction, sub: Submission, tokens: SendTokens | None = None) -> Sent:
     """Check the stream and the suppressions and accept, in the caller's transaction (no
-    suppression can slip in between). ``sub.recipients`` loses the inactive addresses."""
-    result = send_many(conn, [sub])[0]
+    suppression can slip in between). ``sub.recipients`` loses the inactive addresses.
+    The refusal, if any, is raised (send_many's answer for one message)."""
+    result = send_many(conn, [sub], tokens)[0]
     if isinstance(result, PostlaneError):
         raise result
     return result
