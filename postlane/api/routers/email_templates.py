@@ -26,8 +26,10 @@ from postlane.store.database import Database
 router = APIRouter()
 
 MAX_BATCH = 500
-#: Keys of a template send that are not /email fields.
-_TEMPLATE_KEYS = {"templateid", "templatealias", "templatemodel", "inlinecss"}
+#: Keys of a template send that do not pass to the /email request as given: the template's
+#: own, and the parts the template renders.
+_NOT_PASSED = frozenset({"templateid", "templatealias", "templatemodel", "inlinecss",
+                         "subject", "htmlbody", "textbody"})
 
 
 def _invalid(message: str) -> ApiError:
@@ -56,8 +58,7 @@ def _checked(conn: Transaction, data: Any, server_id: int,
     template = template_sending.template_for(conn, server_id, *_template_key(data))
     rendered = template_sending.render(conn, template, model, inline is not False)
     fields = {k: v for k, v in data.items()
-              if not (isinstance(k, str) and k.lower() in _TEMPLATE_KEYS | {
-                  "subject", "htmlbody", "textbody"})}
+              if not (isinstance(k, str) and k.lower() in _NOT_PASSED)}
     fields.update({"Subject": rendered.subject, "HtmlBody": rendered.html_body,
                    "TextBody": rendered.text_body})
     req = email_request(fields)
