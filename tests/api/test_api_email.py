@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from postmark.models.outbound import SendResponse
 
 from tests.support.harness import wait_until
 from tests.support.in_process import InProcessServer
@@ -225,13 +226,38 @@ def test_batch_results_in_order(server: InProcessServer) -> None:
     results = r.json()
     assert len(results) == 4
     assert results[0]["ErrorCode"] == 0 and results[0]["To"] == "first@example.com"
-    assert results[1] == {"ErrorCode": 406,
-                          "Message": INACTIVE_WORDING.format("inactive@example.com")}
-    assert results[2]["ErrorCode"] == 300
+    assert {k: results[1][k] for k in ("To", "MessageID", "ErrorCode", "Message")} == {
+        "To": "inactive@example.com", "MessageID": "", "ErrorCode": 406,
+        "Message": INACTIVE_WORDING.format("inactive@example.com")}
+    assert (results[2]["To"], results[2]["MessageID"], results[2]["ErrorCode"]) == (
+        "not-an-address", "", 300)
     assert results[3]["ErrorCode"] == 0 and results[3]["Message"] == "OK"
     assert results[0]["MessageID"] != results[3]["MessageID"]
     assert message_count(api) == 2
     assert details(api, results[3]["MessageID"])["Tag"] == "batch"
+    for refused in results[1:3]:
+        assert refused["SubmittedAt"].endswith("Z")
+        assert results[0]["SubmittedAt"][:10] == refused["SubmittedAt"][:10]
+
+
+def test_batch_refused_items_parse_as_the_sdks_send_responses(
+        server: InProcessServer) -> None:
+    """postmark-python's SendResponse requires To, SubmittedAt and MessageID on every item
+    (postmark.js's MessageSendingResponse too): refused items carry them, To as given."""
+    api = server.api()
+    suppress(api, "inactive@example.com")
+    r = api.post("/email/batch", json=[
+        email(To="Inactive <inactive@example.com>"), email(To="not-an-address"),
+        {"to": "lower@example.com", "Subject": "no From"}, {"To": 5}, "not an object",
+        email(To="ok@example.com")])
+    assert r.status_code == 200, r.text
+    parsed = [SendResponse.model_validate(item) for item in r.json()]
+    assert [(p.to, p.error_code, p.success) for p in parsed] == [
+        ("Inactive <inactive@example.com>", 406, False), ("not-an-address", 300, False),
+        ("lower@example.com", 300, False), ("", 300, False), ("", 300, False),
+        ("ok@example.com", 0, True)]
+    assert all(p.message_id == "" for p in parsed[:5]) and parsed[5].message_id
+    assert message_count(api) == 1
 
 
 def test_batch_limits_and_shape(server: InProcessServer) -> None:
@@ -244,6 +270,7 @@ def test_batch_limits_and_shape(server: InProcessServer) -> None:
     assert r.status_code == 200 and r.json() == []
     r = api.post("/email/batch", json=["not an object"])
     assert r.status_code == 200 and r.json()[0]["ErrorCode"] == 300
+    assert (r.json()[0]["To"], r.json()[0]["MessageID"]) == ("", "")
     assert message_count(api) == 0
 
 
