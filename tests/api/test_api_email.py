@@ -275,10 +275,17 @@ def test_batch_limits_and_shape(server: InProcessServer) -> None:
 
 
 def test_track_links_is_read_as_smtp_reads_x_pm_tracklinks(server: InProcessServer) -> None:
-    """One rule for both front doors (domain.limits): any case, stored as Postmark spells
-    it; an unknown value is refused here (an SMTP header falls back to None instead)."""
+    """One rule for both front doors (domain.limits): any case, stored and echoed as
+    given; an unknown value is refused here (an SMTP header falls back to None instead)."""
     api = server.api()
     r = api.post("/email", json=email(TrackLinks="htmlonly", TrackOpens=True))
     assert r.status_code == 200, r.text
     sent = details(api, r.json()["MessageID"])
-    assert sent["TrackLinks"] == "HtmlOnly" and sent["TrackOpens"] is True
+    # Echoed as given (DESIGN: enum values echoed as given, as Color is).
+    assert sent["TrackLinks"] == "htmlonly" and sent["TrackOpens"] is True
+    r = api.post("/email", json=email(TrackLinks=" HTMLandText "))
+    assert details(api, r.json()["MessageID"])["TrackLinks"] == "HTMLandText"
+    refused = api.post("/email", json=email(TrackLinks="Sometimes"))
+    assert refused.status_code == 422 and refused.json() == {
+        "ErrorCode": 300, "Message": "The value for 'TrackLinks' is not valid. Valid options "
+        "are: null, 'None', 'HtmlAndText', 'HtmlOnly', 'TextOnly'"}
