@@ -33,6 +33,12 @@ METADATA_VALUE_LENGTH = 80
 MAX_HEADERS = 100
 MAX_ATTACHMENTS = 100
 TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
+#: Message streams (Postmark's message streams API and its 12xx errors): per server, and
+#: the lengths of a stream's ID, Name and Description.
+MAX_STREAMS = 10
+STREAM_ID_LENGTH = 30
+STREAM_NAME_LENGTH = 100
+STREAM_DESCRIPTION_LENGTH = 1000
 #: The server settings' columns.
 SERVER_NAME_LENGTH = 200
 HOOK_URL_LENGTH = 2000
