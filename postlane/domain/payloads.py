@@ -27,6 +27,12 @@ from postlane.domain.types import RecipientStatus
 STREAM_PURGE_AFTER = timedelta(days=45)
 
 
+def stream_purge_date(archived_at: datetime) -> datetime:
+    """When an archived stream is due for purging (its ExpectedPurgeDate): until then it
+    can be unarchived."""
+    return archived_at + STREAM_PURGE_AFTER
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with a Z, the form every Postmark SDK parses."""
     if value is None:
@@ -123,7 +129,7 @@ def message_stream(row: Stream) -> dict[str, Any]:
         "CreatedAt": iso(row.created_at),
         "UpdatedAt": iso(row.updated_at),
         "ArchivedAt": iso(row.archived_at),
-        "ExpectedPurgeDate": (iso(row.archived_at + STREAM_PURGE_AFTER)
+        "ExpectedPurgeDate": (iso(stream_purge_date(row.archived_at))
                               if row.archived_at else None),
         "SubscriptionManagementConfiguration": {
             "UnsubscribeHandlingType": row.unsubscribe_handling,

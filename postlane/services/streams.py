@@ -29,7 +29,7 @@ from postlane.domain.errors import (
     StreamPermanent,
     StreamTypeTaken,
 )
-from postlane.domain.payloads import STREAM_PURGE_AFTER
+from postlane.domain.payloads import stream_purge_date
 from postlane.domain.records import Stream
 from postlane.domain.types import StreamType
 from postlane.store import Transaction, streams
@@ -92,13 +92,9 @@ def archive(conn: Transaction, server_id: int, stream_id: str) -> datetime:
     return when
 
 
-def purge_date(archived_at: datetime) -> datetime:
-    return archived_at + STREAM_PURGE_AFTER
-
-
 def unarchive(conn: Transaction, server_id: int, stream_id: str) -> Stream:
     stream = require(conn, server_id, stream_id)
-    if stream.archived_at is None or purge_date(stream.archived_at) <= utcnow():
+    if stream.archived_at is None or stream_purge_date(stream.archived_at) <= utcnow():
         raise StreamNotArchived(stream.id)
     streams.set_archived(conn, server_id, stream.id, None)
     return require(conn, server_id, stream.id)

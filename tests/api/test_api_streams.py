@@ -4,9 +4,10 @@ SMTP too: tests/e2e/test_api_streams_over_smtp.py."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from postlane.store import streams
 from tests.support.api_streams import STREAM_KEYS, create_stream, expect_error, stream_ids
 from tests.support.in_process import InProcessServer
 
@@ -127,6 +128,16 @@ def test_archive_and_unarchive(server: InProcessServer) -> None:
     expect_error(r, 1232)
     assert r.json()["Message"] == "You cannot unarchive this message stream anymore."
     expect_error(api.post("/message-streams/outbound/unarchive"), 1232)
+
+
+def test_a_stream_past_its_purge_date_cannot_be_unarchived(server: InProcessServer) -> None:
+    api = server.api()
+    create_stream(api, "old")
+    with server.app.db.write() as conn:  # archived 46 days ago: its purge date has passed
+        streams.set_archived(conn, server.server_id, "old",
+                             datetime.now(UTC) - timedelta(days=46))
+    expect_error(api.post("/message-streams/old/unarchive"), 1232)
+    assert api.get("/message-streams/old").json()["ArchivedAt"] is not None
 
 
 def test_default_streams_cannot_be_archived(server: InProcessServer) -> None:

@@ -166,7 +166,7 @@ def _archive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
     with db.write() as conn:
         when = stream_service.archive(conn, server_id, stream_id)
     return {"ID": stream_id.lower(), "ServerID": server_id,
-            "ExpectedPurgeDate": payloads.iso(stream_service.purge_date(when))}
+            "ExpectedPurgeDate": payloads.iso(payloads.stream_purge_date(when))}
 
 
 def _unarchive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
