@@ -166,9 +166,9 @@ def to_submission(req: EmailRequest, server_id: int, delivery_type: DeliveryType
     if problem:
         raise _invalid(problem)
     _refuse_too_big(req, max_bytes)
-    track_links = limits.track_links(req.track_links)
+    track_links = limits.track_links_as_given(req.track_links)
     if track_links is None:  # a JSON field can be refused (an SMTP header cannot)
-        raise _invalid(f"TrackLinks must be one of {limits.track_links_choices()}.")
+        raise _invalid(limits.TRACK_LINKS_INVALID)
     headers = [{"Name": _header_name(h.name), "Value": _clean(h.value, "Header value")}
                for h in req.headers]
     attachments = _attachments(req.attachments)

@@ -6,6 +6,7 @@ checked again in that transaction, the worker woken, and Postmark's per-message 
 from __future__ import annotations
 
 import functools
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Request
@@ -13,6 +14,7 @@ from fastapi import Request
 from postlane.accept import Submission
 from postlane.api import deps
 from postlane.api.auth import ServerContext
+from postlane.api.models import member
 from postlane.asgi import errors as http_errors
 from postlane.domain.errors import DatabaseUnavailable, PostlaneError
 from postlane.domain.payloads import iso
@@ -23,16 +25,41 @@ from postlane.store import Transaction
 #: A batch item after validation: the submission and its To field, or its error answer.
 Checked = tuple[Submission, str] | dict[str, Any]
 
+#: The MessageID of a batch item that was refused: no message exists for it. A string, as
+#: both SDKs' models require one on every item; empty, so no client can take it for a
+#: message's id.
+NO_MESSAGE = ""
+
 
 def answer(sent: sending.Sent, to_field: str) -> dict[str, Any]:
     return {"To": to_field, "SubmittedAt": iso(sent.accepted.received_at),
             "MessageID": sent.accepted.message_id, "ErrorCode": 0, "Message": sent.message}
 
 
-def refusal(error: PostlaneError) -> dict[str, Any]:
+def given_to(item: Any) -> str:
+    """A batch item's To field as the client sent it ("" when it is missing or no string),
+    for the answer to an item refused before it became a submission."""
+    to = member(item, "to")
+    return to if isinstance(to, str) else ""
+
+
+def refused(code: int, message: str, to_field: str,
+            at: datetime | None = None) -> dict[str, Any]:
+    """A refused batch item's answer. Postmark's own example of a batch with refused items
+    gives them only ErrorCode and Message, but postmark-python's SendResponse and
+    postmark.js's MessageSendingResponse require To, SubmittedAt and MessageID on every
+    item, so a refused one carries them too: its To as given, when it was refused, and no
+    MessageID (NO_MESSAGE)."""
+    return {"To": to_field, "SubmittedAt": iso(at or datetime.now(UTC)),
+            "MessageID": NO_MESSAGE, "ErrorCode": code, "Message": message}
+
+
+def refusal(error: PostlaneError, to_field: str,
+            at: datetime | None = None) -> dict[str, Any]:
     if isinstance(error, DatabaseUnavailable):
         raise error  # the whole request is answered 503: nothing more can be stored
-    return http_errors.body(error)
+    body = http_errors.body(error)
+    return refused(int(body["ErrorCode"]), str(body["Message"]), to_field, at)
 
 
 def _many(conn: Transaction, sends: list[tuple[Submission, SendTokens]]
@@ -66,12 +93,13 @@ async def commit_batch(request: Request, ctx: ServerContext,
     sent = iter(await deps.committer(request).submit(
         functools.partial(_many, sends=[(sub, tokens) for sub in subs])))
     deps.wake_worker(request)
+    now = datetime.now(UTC)
     results: list[dict[str, Any]] = []
     for item in checked:
         if not isinstance(item, tuple):
             results.append(item)
             continue
         outcome = next(sent)
-        results.append(refusal(outcome) if isinstance(outcome, PostlaneError)
+        results.append(refusal(outcome, item[1], now) if isinstance(outcome, PostlaneError)
                        else answer(outcome, item[1]))
     return results

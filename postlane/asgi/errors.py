@@ -55,10 +55,24 @@ class ErrorCode(IntEnum):
     LAYOUT_IN_USE = 1130
     LAYOUT_PLACEHOLDER = 1131
     SUPPRESSION_LIMIT = 1300
-    STREAM_ID_TAKEN = 1221
-    STREAM_INVALID = 1222
-    STREAM_ARCHIVED = 1227
+    # Message streams: Postmark's 12xx range (its API overview's error table).
+    STREAM_TYPE_INVALID = 1221
+    STREAM_ID_REQUIRED = 1222
+    STREAM_NAME_REQUIRED = 1223
+    STREAM_NAME_TOO_LONG = 1224
+    STREAM_LIMIT = 1225
     STREAM_NOT_FOUND = 1226
+    STREAM_ID_INVALID = 1227
+    STREAM_ONE_INBOUND = 1228
+    STREAM_PERMANENT = 1229
+    STREAM_ID_TAKEN = 1230
+    STREAM_DESCRIPTION_TOO_LONG = 1231
+    STREAM_NOT_ARCHIVED = 1232
+    STREAM_ID_PM_PREFIX = 1233
+    STREAM_DESCRIPTION_HTML = 1234
+    SENDING_STREAM_NOT_FOUND = 1235
+    SENDING_NOT_SUPPORTED = 1236
+    STREAM_ID_RESERVED = 1237
     WEBHOOK_INVALID = 1400
     WEBHOOK_NOT_FOUND = 1402
 
@@ -71,6 +85,28 @@ class Answer:
     status: int
     code: ErrorCode
     message: str | None = None
+
+
+#: Postmark's wording for the stream errors its clients see (the error table's titles);
+#: the domain errors' own messages, which name the stream, are the SMTP replies' text.
+STREAM_WORDING = {
+    ErrorCode.STREAM_NOT_FOUND: "The message stream for the provided 'ID' was not found.",
+    ErrorCode.SENDING_STREAM_NOT_FOUND:
+        "The 'MessageStream' provided does not exist on this server.",
+    ErrorCode.SENDING_NOT_SUPPORTED:
+        "Sending is not supported on the supplied 'MessageStream'.",
+    ErrorCode.STREAM_PERMANENT:
+        "You cannot archive the default transactional and inbound streams.",
+    ErrorCode.STREAM_NOT_ARCHIVED: "You cannot unarchive this message stream anymore.",
+    ErrorCode.STREAM_LIMIT:
+        "You have reached the maximum number of message streams for this server.",
+    ErrorCode.STREAM_ONE_INBOUND: "A server can only have one inbound stream.",
+    ErrorCode.STREAM_ID_TAKEN: "The 'ID' provided already exists for this server.",
+}
+
+
+def _stream(code: ErrorCode) -> Answer:
+    return Answer(422, code, STREAM_WORDING[code])
 
 
 UNAVAILABLE = Answer(503, ErrorCode.SERVER_ERROR,
@@ -88,16 +124,24 @@ HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]]
         e.Entity.WEBHOOK: Answer(422, ErrorCode.WEBHOOK_NOT_FOUND),
         e.Entity.WEBHOOK_DELIVERY: Answer(422, ErrorCode.WEBHOOK_NOT_FOUND),
         e.Entity.MESSAGE: Answer(422, ErrorCode.MESSAGE_NOT_FOUND),
-        e.Entity.STREAM: Answer(422, ErrorCode.STREAM_NOT_FOUND),
+        e.Entity.STREAM: _stream(ErrorCode.STREAM_NOT_FOUND),
         e.Entity.TEMPLATE: Answer(422, ErrorCode.TEMPLATE_NOT_FOUND),
     },
-    e.StreamNotFound: Answer(422, ErrorCode.STREAM_NOT_FOUND),
-    e.StreamArchived: Answer(422, ErrorCode.STREAM_ARCHIVED),
-    e.StreamCannotSend: Answer(422, ErrorCode.NOT_ALLOWED_TO_SEND),
+    e.StreamNotFound: _stream(ErrorCode.STREAM_NOT_FOUND),
+    # Sending into a stream the server lacks, or into one it archived (an archived stream
+    # is on its way to deletion: Postmark's table has no code of its own for it), or into
+    # the inbound stream.
+    e.SendingStreamNotFound: _stream(ErrorCode.SENDING_STREAM_NOT_FOUND),
+    e.StreamArchived: _stream(ErrorCode.SENDING_STREAM_NOT_FOUND),
+    e.StreamCannotSend: _stream(ErrorCode.SENDING_NOT_SUPPORTED),
+    e.StreamPermanent: _stream(ErrorCode.STREAM_PERMANENT),
+    e.StreamNotArchived: _stream(ErrorCode.STREAM_NOT_ARCHIVED),
+    e.StreamLimit: _stream(ErrorCode.STREAM_LIMIT),
+    e.StreamTypeTaken: _stream(ErrorCode.STREAM_ONE_INBOUND),
     e.InactiveRecipients: Answer(422, ErrorCode.INACTIVE_RECIPIENT),
     e.NameTaken: {
         e.Entity.SERVER: Answer(422, ErrorCode.SERVER_NAME_TAKEN),
-        e.Entity.STREAM: Answer(422, ErrorCode.STREAM_ID_TAKEN),
+        e.Entity.STREAM: _stream(ErrorCode.STREAM_ID_TAKEN),
     },
     e.InvalidField: Answer(422, ErrorCode.INVALID_FIELD),
     e.InvalidFields: Answer(422, ErrorCode.INCOMPATIBLE_JSON),

@@ -84,6 +84,11 @@ class StreamNotFound(NotFound):
         self.stream_id = stream_id
 
 
+class SendingStreamNotFound(StreamNotFound):
+    """A send names a MessageStream the server does not have (Postmark answers this one
+    apart from the Message Streams API's own not-found)."""
+
+
 class StreamArchived(Refused):
     """The stream exists but is archived: it cannot send."""
 
@@ -98,6 +103,39 @@ class StreamCannotSend(Refused):
     def __init__(self, stream_id: str) -> None:
         super().__init__(f"The message stream '{stream_id}' is an inbound stream and cannot send.")
         self.stream_id = stream_id
+
+
+class StreamPermanent(Refused):
+    """The default transactional and inbound streams cannot be archived: every server
+    sends transactional mail and receives."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"The default '{stream_id}' stream cannot be archived.")
+        self.stream_id = stream_id
+
+
+class StreamNotArchived(Refused):
+    """Unarchiving a stream that is not archived, or whose archive was due for purging."""
+
+    def __init__(self, stream_id: str) -> None:
+        super().__init__(f"The message stream '{stream_id}' cannot be unarchived: it is "
+                         "not archived, or its purge date has passed.")
+        self.stream_id = stream_id
+
+
+class StreamLimit(Refused):
+    """The server has as many message streams as it may have (archived ones count)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"A server may have up to {limit} message streams.")
+        self.limit = limit
+
+
+class StreamTypeTaken(Refused):
+    """A second inbound stream: a server has exactly one."""
+
+    def __init__(self) -> None:
+        super().__init__("A server can only have one inbound stream.")
 
 
 class InactiveRecipients(Refused):

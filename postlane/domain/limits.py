@@ -33,6 +33,12 @@ METADATA_VALUE_LENGTH = 80
 MAX_HEADERS = 100
 MAX_ATTACHMENTS = 100
 TRACK_LINKS = ("None", "HtmlAndText", "HtmlOnly", "TextOnly")
+#: Message streams (Postmark's message streams API and its 12xx errors): per server, and
+#: the lengths of a stream's ID, Name and Description.
+MAX_STREAMS = 10
+STREAM_ID_LENGTH = 30
+STREAM_NAME_LENGTH = 100
+STREAM_DESCRIPTION_LENGTH = 1000
 #: The server settings' columns.
 SERVER_NAME_LENGTH = 200
 HOOK_URL_LENGTH = 2000
@@ -134,9 +140,25 @@ def without_nul(text: str) -> str:
 
 def track_links(value: str) -> str | None:
     """A TrackLinks value as Postmark spells it, in whatever case it was given (as the
-    server settings' Color and DeliveryType are read); None when it is not one."""
+    server settings' Color and DeliveryType are read); None when it is not one. What
+    acts on the setting reads this spelling."""
     wanted = value.strip().lower()
     return next((option for option in TRACK_LINKS if option.lower() == wanted), None)
+
+
+def track_links_as_given(value: str) -> str | None:
+    """A TrackLinks value to store and echo: as the client gave it (its case kept, only
+    surrounding spaces dropped), when it is one in any case; None when it is not.
+    The DESIGN rule for enum inputs is "echoed as given", as Color is: an SDK sends the
+    canonical spelling and its strict enum reads that back; a client that sent
+    "htmlonly" reads back "htmlonly". What acts on the setting reads track_links()."""
+    return value.strip() if track_links(value) is not None else None
+
+
+#: Postmark's refusal of an unknown TrackLinks in a send (its wording, as Postmark's
+#: API answers it; null is the JSON value, which Postlane reads as absent).
+TRACK_LINKS_INVALID = ("The value for 'TrackLinks' is not valid. Valid options are: null, "
+                       + ", ".join(f"'{option}'" for option in TRACK_LINKS))
 
 
 def track_links_choices() -> str:

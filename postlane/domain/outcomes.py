@@ -1,5 +1,6 @@
-"""A message's Postmark ``Status`` from the states of its recipients: the one place that
-maps Postlane's per-recipient bookkeeping onto Postmark's per-message vocabulary.
+"""A message's Postmark ``Status`` from the states of its recipients, and its history as
+Postmark's ``MessageEvents``: the one place that maps Postlane's per-recipient
+bookkeeping onto Postmark's vocabulary.
 
 Postmark's outbound message search and details give every message a ``Status`` drawn
 from a closed set (postmark-python 0.4.0's ``MessageStatus``: Sent, Processed, Queued,
@@ -37,7 +38,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from postlane.domain.types import RecipientStatus
+from postlane.domain.types import EventType, RecipientStatus
 
 
 class MessageStatus(StrEnum):
@@ -97,3 +98,72 @@ def rule(status: MessageStatus | None) -> Rule:
             return Rule(states, frozenset(earlier), candidate is MessageStatus.QUEUED)
         earlier |= states
     return Rule(frozenset(), frozenset(), False)
+
+
+# --- MessageEvents ------------------------------------------------------------------------
+#
+# Postlane keeps a richer history than Postmark shows (EventType: a recipient dropped as
+# suppressed without a bounce, a step that ran out of attempts, a webhook POST that did),
+# and the dashboard shows all of it. The Messages API shows only Postmark's event types
+# (postmark-python's MessageEventType: Delivered, Transient, Opened, Bounced,
+# SubscriptionChanged, LinkClicked; a client that validates the set rejects any other
+# word), each with the Details keys Postmark's message details documentation gives it:
+#
+# - Delivered and Transient (a retryable failure, retried): DeliveryMessage,
+#   DestinationServer, DestinationIP;
+# - Bounced (a permanent failure, given up retries, a bounce report, and a suppressed
+#   recipient under the SMTP API Error: each has its bounce): Summary, BounceID.
+#
+# What Postmark has no message event for is left out: a suppressed recipient dropped
+# without a bounce (Postmark tells the sender in the send's answer, not in the history), a
+# step that ran out of attempts (the message's Status says Failed) and a failed webhook
+# POST (webhook deliveries are not message events in Postmark).
+
+
+class PostmarkEventType(StrEnum):
+    """Postmark's message event types (postmark-python's MessageEventType)."""
+
+    DELIVERED = "Delivered"
+    TRANSIENT = "Transient"
+    OPENED = "Opened"
+    BOUNCED = "Bounced"
+    SUBSCRIPTION_CHANGED = "SubscriptionChanged"
+    LINK_CLICKED = "LinkClicked"
+
+
+_DELIVERY_KEYS = ("DeliveryMessage", "DestinationServer", "DestinationIP")
+
+#: Postlane's event type -> Postmark's, and the Details keys Postmark gives that type.
+_SHOWN: dict[EventType, tuple[PostmarkEventType, tuple[str, ...]]] = {
+    EventType.DELIVERED: (PostmarkEventType.DELIVERED, _DELIVERY_KEYS),
+    EventType.TRANSIENT: (PostmarkEventType.TRANSIENT, _DELIVERY_KEYS),
+    EventType.BOUNCED: (PostmarkEventType.BOUNCED, ("Summary", "BounceID")),
+}
+
+#: Where a Postmark Details key is read from in Postlane's stored details, first found
+#: wins: a Transient event keeps its SMTP answer as its Summary.
+_SOURCES: dict[str, tuple[str, ...]] = {"DeliveryMessage": ("DeliveryMessage", "Summary")}
+
+
+@dataclass(frozen=True)
+class ShownEvent:
+    """A message event as the Messages API shows it."""
+
+    type: PostmarkEventType
+    details: dict[str, str]
+
+
+def shown_event(event_type: EventType, details: dict[str, object]) -> ShownEvent | None:
+    """The Postmark event a stored event is shown as, with Postmark's Details keys (each a
+    string, as Postmark gives them; "" when Postlane has no value); None when Postmark has
+    no such event."""
+    shown = _SHOWN.get(event_type)
+    if shown is None:
+        return None
+    kind, keys = shown
+    values: dict[str, str] = {}
+    for key in keys:
+        found = next((details[source] for source in _SOURCES.get(key, (key,))
+                      if details.get(source) is not None), "")
+        values[key] = str(found)
+    return ShownEvent(kind, values)

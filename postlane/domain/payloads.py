@@ -27,6 +27,12 @@ from postlane.domain.types import RecipientStatus
 STREAM_PURGE_AFTER = timedelta(days=45)
 
 
+def stream_purge_date(archived_at: datetime) -> datetime:
+    """When an archived stream is due for purging (its ExpectedPurgeDate): until then it
+    can be unarchived."""
+    return archived_at + STREAM_PURGE_AFTER
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with a Z, the form every Postmark SDK parses."""
     if value is None:
@@ -123,7 +129,7 @@ def message_stream(row: Stream) -> dict[str, Any]:
         "CreatedAt": iso(row.created_at),
         "UpdatedAt": iso(row.updated_at),
         "ArchivedAt": iso(row.archived_at),
-        "ExpectedPurgeDate": (iso(row.archived_at + STREAM_PURGE_AFTER)
+        "ExpectedPurgeDate": (iso(stream_purge_date(row.archived_at))
                               if row.archived_at else None),
         "SubscriptionManagementConfiguration": {
             "UnsubscribeHandlingType": row.unsubscribe_handling,
@@ -188,23 +194,35 @@ def message_summary(row: Message, recipient_statuses: Iterable[RecipientStatus],
     }
 
 
-def message_event(row: MessageEvent) -> dict[str, Any]:
-    return {
-        "Recipient": row.recipient,
-        "Type": row.event_type.value,
-        "ReceivedAt": iso(row.occurred_at),
-        "Details": row.details or {},
-    }
+def message_event(row: MessageEvent) -> dict[str, Any] | None:
+    """The event as the Messages API shows it (Postmark's type and Details keys, by
+    domain.outcomes); None when Postmark has no such event."""
+    shown = outcomes.shown_event(row.event_type, row.details or {})
+    if shown is None:
+        return None
+    return {"Recipient": row.recipient, "Type": shown.type.value,
+            "ReceivedAt": iso(row.occurred_at), "Details": shown.details}
+
+
+def history_event(row: MessageEvent) -> dict[str, Any]:
+    """The event as Postlane stored it, for the dashboard's timeline: every kind (its own
+    too) with all its details."""
+    return {"Recipient": row.recipient, "Type": row.event_type.value,
+            "ReceivedAt": iso(row.occurred_at), "Details": row.details or {}}
 
 
 def message_details(row: Message, recipient_statuses: Iterable[RecipientStatus],
-                    recipient_addresses: Sequence[str],
-                    events: Iterable[MessageEvent]) -> dict[str, Any]:
+                    recipient_addresses: Sequence[str], events: Iterable[MessageEvent],
+                    *, history: bool = False) -> dict[str, Any]:
+    """Postmark's message details; with ``history``, the events as Postlane keeps them
+    (the dashboard) instead of as the Messages API shows them."""
     details = message_summary(row, recipient_statuses, recipient_addresses)
+    shown = ([history_event(e) for e in events] if history
+             else [event for e in events if (event := message_event(e)) is not None])
     details.update({
         "TextBody": row.text_body or "",
         "HtmlBody": row.html_body or "",
         "Body": rendering.raw(row).decode("utf-8", "replace"),
-        "MessageEvents": [message_event(e) for e in events],
+        "MessageEvents": shown,
     })
     return details

@@ -58,6 +58,7 @@ class Server:
     inbound_hook_url: str
     post_first_open_only: bool
     track_opens: bool
+    #: As the client gave it (any case); limits.track_links() spells it as Postmark does.
     track_links: str
     include_bounce_content_in_hook: bool
     inbound_domain: str
@@ -180,6 +181,7 @@ class Message:
     raw: bytes | None
     size: int
     track_opens: bool
+    #: As the client gave it (any case); limits.track_links() spells it as Postmark does.
     track_links: str
     sandboxed: bool
     received_at: datetime

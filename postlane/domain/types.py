@@ -44,12 +44,16 @@ class RecipientStatus(StrEnum):
 
 
 class EventType(StrEnum):
-    """Postmark's message event names (GET /messages/outbound/{id}/details)."""
+    """The kinds of entry in a message's stored history. The Messages API shows them as
+    Postmark's event types (domain.outcomes.shown_event; the ones Postmark has no event
+    for are left out there), the dashboard shows them all."""
 
+    #: Never written today; kept so a row of an older version still reads.
     RECEIVED = "Received"
     DELIVERED = "Delivered"
     BOUNCED = "Bounced"
     TRANSIENT = "Transient"
+    #: Postlane's own: a suppressed recipient dropped without a bounce.
     SUPPRESSED = "Suppressed"
     #: Postlane's own: a step ran out of attempts and left the recipient Failed.
     FAILED = "Failed"

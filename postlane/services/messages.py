@@ -18,11 +18,15 @@ def search(conn: Transaction, server_id: int, count: int, offset: int,
                                  [r.address for r in recipients[m.id]]) for m in page.items]}
 
 
-def details(conn: Transaction, server_id: int, message_id: str) -> dict[str, Any]:
+def details(conn: Transaction, server_id: int, message_id: str, *,
+            history: bool = False) -> dict[str, Any]:
+    """A message's details: its events as the Messages API shows them, or with
+    ``history`` (the dashboard) every event Postlane keeps."""
     row = messages.get(conn, server_id, message_id)
     if row is None:
         raise NotFound(Entity.MESSAGE, message_id)
     recipients = messages.recipients_of(conn, row.id)
     events = messages.events_of(conn, row.id)
     return payloads.message_details(row, [r.status for r in recipients],
-                                    [r.address for r in recipients], events)
+                                    [r.address for r in recipients], events,
+                                    history=history)

@@ -83,7 +83,8 @@ def delivery_type(value: str) -> str:
 
 
 def track_links(value: str) -> str:
-    known = limits.track_links(value)
+    """Any case of a TrackLinks value, kept as given (the Color rule)."""
+    known = limits.track_links_as_given(value)
     if known is None:
         raise ValueError(f"must be one of {limits.track_links_choices()}")
     return known
@@ -117,8 +118,8 @@ _RULES: dict[str, tuple[Callable[[Any], Any], ...]] = {
 
 
 def validated(fields: ServerFields) -> ServerFields:
-    """``fields`` with each value as stored (Color as given; canonical DeliveryType, TrackLinks);
-    InvalidFields when any breaks its rule."""
+    """``fields`` with each value as stored (Color and TrackLinks as given, canonical
+    DeliveryType); InvalidFields when any breaks its rule."""
     problems: list[FieldProblem] = []
     values: dict[str, Any] = {}
     for name, value in fields.changes().items():

@@ -223,7 +223,7 @@ def to_submission(raw: bytes, mail_from: str, rcpt_tos: list[str], server_id: in
                               Subject=headers.get("subject", ""), Tag=headers.get("x-pm-tag", ""))
     if problem:
         raise MalformedMessage(problem)
-    track_links = limits.track_links(headers.get("x-pm-tracklinks", "")) or "None"
+    track_links = limits.track_links_as_given(headers.get("x-pm-tracklinks", "")) or "None"
     return Submission(
         server_id=server_id, delivery_type=delivery_type,
         stream=(headers.get("x-pm-message-stream") or "outbound").lower(),

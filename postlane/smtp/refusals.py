@@ -22,8 +22,14 @@ SMTP_REPLIES: Mapping[type[e.PostlaneError], str] = {
     e.DatabaseUnavailable: TEMPORARY_FAILURE,
     e.Refused: REFUSED,
     e.StreamNotFound: REFUSED,
+    e.SendingStreamNotFound: REFUSED,
     e.StreamArchived: REFUSED,
     e.StreamCannotSend: REFUSED,
+    # Message Streams API rules: refused alike should one reach SMTP.
+    e.StreamPermanent: REFUSED,
+    e.StreamNotArchived: REFUSED,
+    e.StreamLimit: REFUSED,
+    e.StreamTypeTaken: REFUSED,
     # Not raised on the SMTP path today (suppressed recipients are screened after 250,
     # nothing is looked up by id, names or fields set), refused alike should they be.
     e.NotFound: REFUSED,

@@ -30,7 +30,9 @@ def _search(db: Database, server_id: int, filters: dict[str, Any]) -> dict[str, 
 
 def _details(db: Database, server_id: int, message_id: str) -> dict[str, Any]:
     with db.read() as conn:
-        return message_service.details(conn, server_id, message_id)
+        # The whole timeline, Postlane's own entries too (a step that gave up, a failed
+        # webhook POST): the API shows only Postmark's event types.
+        return message_service.details(conn, server_id, message_id, history=True)
 
 
 @router.get("/activity")

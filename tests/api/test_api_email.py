@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from postmark.models.outbound import SendResponse
 
 from tests.support.harness import wait_until
 from tests.support.in_process import InProcessServer
@@ -141,12 +142,15 @@ def test_fifty_recipients_is_the_limit(server: InProcessServer) -> None:
 
 def test_stream_errors(server: InProcessServer) -> None:
     api = server.api()
+    # Postmark's codes and wording for a send's MessageStream (its 12xx table).
     r = api.post("/email", json=email(MessageStream="nosuchstream"))
     assert r.status_code == 422
-    assert r.json()["ErrorCode"] == 1226 and "nosuchstream" in r.json()["Message"]
+    assert r.json() == {"ErrorCode": 1235, "Message":
+                        "The 'MessageStream' provided does not exist on this server."}
     r = api.post("/email", json=email(MessageStream="inbound"))
     assert r.status_code == 422
-    assert r.json()["ErrorCode"] == 405 and "inbound" in r.json()["Message"]
+    assert r.json() == {"ErrorCode": 1236, "Message":
+                        "Sending is not supported on the supplied 'MessageStream'."}
     r = api.post("/email", json=email(MessageStream="broadcast"))
     assert r.status_code == 200, r.text
     assert details(api, r.json()["MessageID"])["MessageStream"] == "broadcast"
@@ -225,13 +229,38 @@ def test_batch_results_in_order(server: InProcessServer) -> None:
     results = r.json()
     assert len(results) == 4
     assert results[0]["ErrorCode"] == 0 and results[0]["To"] == "first@example.com"
-    assert results[1] == {"ErrorCode": 406,
-                          "Message": INACTIVE_WORDING.format("inactive@example.com")}
-    assert results[2]["ErrorCode"] == 300
+    assert {k: results[1][k] for k in ("To", "MessageID", "ErrorCode", "Message")} == {
+        "To": "inactive@example.com", "MessageID": "", "ErrorCode": 406,
+        "Message": INACTIVE_WORDING.format("inactive@example.com")}
+    assert (results[2]["To"], results[2]["MessageID"], results[2]["ErrorCode"]) == (
+        "not-an-address", "", 300)
     assert results[3]["ErrorCode"] == 0 and results[3]["Message"] == "OK"
     assert results[0]["MessageID"] != results[3]["MessageID"]
     assert message_count(api) == 2
     assert details(api, results[3]["MessageID"])["Tag"] == "batch"
+    for refused in results[1:3]:
+        assert refused["SubmittedAt"].endswith("Z")
+        assert results[0]["SubmittedAt"][:10] == refused["SubmittedAt"][:10]
+
+
+def test_batch_refused_items_parse_as_the_sdks_send_responses(
+        server: InProcessServer) -> None:
+    """postmark-python's SendResponse requires To, SubmittedAt and MessageID on every item
+    (postmark.js's MessageSendingResponse too): refused items carry them, To as given."""
+    api = server.api()
+    suppress(api, "inactive@example.com")
+    r = api.post("/email/batch", json=[
+        email(To="Inactive <inactive@example.com>"), email(To="not-an-address"),
+        {"to": "lower@example.com", "Subject": "no From"}, {"To": 5}, "not an object",
+        email(To="ok@example.com")])
+    assert r.status_code == 200, r.text
+    parsed = [SendResponse.model_validate(item) for item in r.json()]
+    assert [(p.to, p.error_code, p.success) for p in parsed] == [
+        ("Inactive <inactive@example.com>", 406, False), ("not-an-address", 300, False),
+        ("lower@example.com", 300, False), ("", 300, False), ("", 300, False),
+        ("ok@example.com", 0, True)]
+    assert all(p.message_id == "" for p in parsed[:5]) and parsed[5].message_id
+    assert message_count(api) == 1
 
 
 def test_batch_limits_and_shape(server: InProcessServer) -> None:
@@ -244,14 +273,22 @@ def test_batch_limits_and_shape(server: InProcessServer) -> None:
     assert r.status_code == 200 and r.json() == []
     r = api.post("/email/batch", json=["not an object"])
     assert r.status_code == 200 and r.json()[0]["ErrorCode"] == 300
+    assert (r.json()[0]["To"], r.json()[0]["MessageID"]) == ("", "")
     assert message_count(api) == 0
 
 
 def test_track_links_is_read_as_smtp_reads_x_pm_tracklinks(server: InProcessServer) -> None:
-    """One rule for both front doors (domain.limits): any case, stored as Postmark spells
-    it; an unknown value is refused here (an SMTP header falls back to None instead)."""
+    """One rule for both front doors (domain.limits): any case, stored and echoed as
+    given; an unknown value is refused here (an SMTP header falls back to None instead)."""
     api = server.api()
     r = api.post("/email", json=email(TrackLinks="htmlonly", TrackOpens=True))
     assert r.status_code == 200, r.text
     sent = details(api, r.json()["MessageID"])
-    assert sent["TrackLinks"] == "HtmlOnly" and sent["TrackOpens"] is True
+    # Echoed as given (DESIGN: enum values echoed as given, as Color is).
+    assert sent["TrackLinks"] == "htmlonly" and sent["TrackOpens"] is True
+    r = api.post("/email", json=email(TrackLinks=" HTMLandText "))
+    assert details(api, r.json()["MessageID"])["TrackLinks"] == "HTMLandText"
+    refused = api.post("/email", json=email(TrackLinks="Sometimes"))
+    assert refused.status_code == 422 and refused.json() == {
+        "ErrorCode": 300, "Message": "The value for 'TrackLinks' is not valid. Valid options "
+        "are: null, 'None', 'HtmlAndText', 'HtmlOnly', 'TextOnly'"}

@@ -10,6 +10,7 @@ from email import policy
 from typing import Any
 
 import httpx
+from postmark.models.outbound import SendResponse
 
 from tests.support.api_servers import expect_error
 from tests.support.in_process import InProcessServer
@@ -116,4 +117,9 @@ def test_batch_with_templates_answers_each_message(server: InProcessServer) -> N
     results = r.json()
     assert [item["ErrorCode"] for item in results] == [0, 1101, 300, 0]
     assert results[3]["To"] == "user3@example.com"
+    # Refused items parse as postmark-python's SendResponse too: To as given, no MessageID.
+    parsed = [SendResponse.model_validate(item) for item in results]
+    assert [(p.to, p.message_id == "") for p in parsed] == [
+        ("user0@example.com", False), ("user1@example.com", True), ("x@example.com", True),
+        ("user3@example.com", False)]
     expect_error(api.post("/email/batchWithTemplates", json=[_send()]), 403)

@@ -79,7 +79,8 @@ def test_edit_and_delete_server(server: InProcessServer) -> None:
     assert r.status_code == 200 and r.json() == edited
     expect_error(account.put(f"/servers/{server_id}", json={"TrackLinks": "Sometimes"}), 403)
     r = account.put(f"/servers/{server_id}", json={"TrackLinks": "textonly"})  # as /email
-    assert r.status_code == 200 and r.json()["TrackLinks"] == "TextOnly"
+    assert r.status_code == 200 and r.json()["TrackLinks"] == "textonly"  # as given
+    assert account.get(f"/servers/{server_id}").json()["TrackLinks"] == "textonly"
 
     r = account.delete(f"/servers/{server_id}")
     assert r.status_code == 200

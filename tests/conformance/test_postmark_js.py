@@ -60,12 +60,15 @@ def test_types_are_read(types: TypeTable) -> None:
 
 
 def test_send(node: str, types: TypeTable, seeded: Seeded) -> None:
-    results = run(node, types, seeded, "send")
+    results = run(node, types, seeded, "send", inactive=BOUNCED)
     sent = results["sendEmail"]
     assert sent["ErrorCode"] == 0 and sent["Message"] == "OK" and sent["To"] == "js@example.com"
+    # Every item, the refused ones too, held to MessageSendingResponse by run().
     batch = results["sendEmailBatch"]
-    assert [s["To"] for s in batch] == ["js1@example.com", "js2@example.com"]
-    assert [s["ErrorCode"] for s in batch] == [0, 0]
+    assert [s["To"] for s in batch] == ["js1@example.com", "js2@example.com", BOUNCED,
+                                        "not-an-address"]
+    assert [s["ErrorCode"] for s in batch] == [0, 0, 406, 300]
+    assert [s["MessageID"] for s in batch[2:]] == ["", ""]
     wait_sent(seeded.server.api(), sent["MessageID"])
 
 
@@ -118,6 +121,21 @@ def test_streams(node: str, types: TypeTable, seeded: Seeded) -> None:
     assert results["archiveMessageStream"]["ID"] == "js-news"
     assert results["archiveMessageStream"]["ExpectedPurgeDate"]
     assert results["unarchiveMessageStream"]["ArchivedAt"] is None
+
+
+@pytest.mark.parametrize(("scenario", "code", "message"), [
+    ("archiveDefault", 1229, "You cannot archive the default transactional and inbound "
+     "streams."),
+    ("unarchiveActive", 1232, "You cannot unarchive this message stream anymore."),
+])
+def test_stream_refusals(node: str, seeded: Seeded, scenario: str, code: int,
+                         message: str) -> None:
+    """Postmark's 12xx code and wording reach postmark.js's error as Postmark sends them."""
+    server = seeded.server
+    error = drive(node, server.api_url, server.server_token, server.account_token,
+                  scenario).error
+    assert error is not None
+    assert (error["code"], error["statusCode"], error["message"]) == (code, 422, message)
 
 
 def test_suppressions(node: str, types: TypeTable, seeded: Seeded) -> None:

@@ -46,6 +46,17 @@ def test_send(client: sync.SyncServerClient, seeded: Seeded) -> None:
     assert details.body and "X-Order: 9" in details.body
 
 
+def test_track_links_reads_back_as_sent(client: sync.SyncServerClient,
+                                        seeded: Seeded) -> None:
+    """The SDK sends TrackLinks in its canonical spelling; echoed as given, its strict
+    enum reads back what it sent."""
+    sent = client.outbound.send(Email(sender=SENDER, to="links@example.com", subject="L",
+                                      html_body="<a href='https://example.com'>x</a>",
+                                      track_links=TrackLinksOption.HTML_AND_TEXT))
+    wait_sent(seeded.server.api(), sent.message_id)
+    assert client.outbound.get(sent.message_id).track_links is TrackLinksOption.HTML_AND_TEXT
+
+
 def test_send_batch(client: sync.SyncServerClient) -> None:
     sent = client.outbound.send_batch([
         {"sender": SENDER, "to": f"batch{n}@example.com", "subject": f"Batch {n}",
@@ -53,6 +64,20 @@ def test_send_batch(client: sync.SyncServerClient) -> None:
     assert [s.to for s in sent] == ["batch0@example.com", "batch1@example.com"]
     assert all(s.success and s.message == "OK" for s in sent)
     assert len({s.message_id for s in sent}) == 2
+
+
+def test_send_batch_with_refused_items(client: sync.SyncServerClient) -> None:
+    """A refused item is answered in its place and parses as a SendResponse like the
+    others: a suppressed recipient (406) and an invalid address (300)."""
+    sent = client.outbound.send_batch([
+        {"sender": SENDER, "to": "batch-ok@example.com", "subject": "OK", "text_body": "x"},
+        {"sender": SENDER, "to": BOUNCED, "subject": "Inactive", "text_body": "x"},
+        {"sender": SENDER, "to": "not-an-address", "subject": "Invalid", "text_body": "x"}])
+    assert [(s.to, s.error_code, s.success) for s in sent] == [
+        ("batch-ok@example.com", 0, True), (BOUNCED, 406, False),
+        ("not-an-address", 300, False)]
+    assert BOUNCED in sent[1].message and sent[1].message_id == ""
+    assert all(isinstance(s.submitted_at, datetime) for s in sent)
 
 
 def test_send_error_is_a_typed_exception(client: sync.SyncServerClient) -> None:
@@ -105,6 +130,21 @@ def test_outbound_details_of_a_bounced_message(client: sync.SyncServerClient,
     assert message.recipients == [BOUNCED]
     assert message.status is MessageStatus.BLOCKED
     assert message.message_events[0].type is MessageEventType.BOUNCED
+
+
+def test_outbound_details_with_a_suppressed_recipient(client: sync.SyncServerClient,
+                                                      seeded: Seeded) -> None:
+    """Sent to a live and a suppressed recipient over the API (Postmark: "Message OK, but
+    will not deliver to these inactive addresses"): the suppressed one gets no event
+    (Postmark has none for it), the other its Delivered; every event one of the enum's."""
+    sent = client.outbound.send({"sender": SENDER, "to": f"mixed@example.com, {BOUNCED}",
+                                 "subject": "Mixed", "text_body": "Hello"})
+    assert sent.success and BOUNCED in sent.message
+    wait_sent(seeded.server.api(), sent.message_id)
+    message = client.outbound.get(sent.message_id)
+    assert message.status is MessageStatus.SENT
+    assert [(e.recipient, e.type) for e in message.message_events] == [
+        ("mixed@example.com", MessageEventType.DELIVERED)]
 
 
 def test_bounces(client: sync.SyncServerClient, seeded: Seeded) -> None:
@@ -167,6 +207,18 @@ def test_message_streams(client: sync.SyncServerClient, seeded: Seeded) -> None:
     assert archived.id == "news" and isinstance(archived.expected_purge_date, datetime)
     restored = client.stream.unarchive("news")
     assert restored.archived_at is None and restored.name == "Newsletter"
+    # Postmark's rules, with its 12xx codes, as the SDK's typed exception.
+    refusals = [(lambda: client.stream.archive("outbound"), 1229),
+                (lambda: client.stream.unarchive("news"), 1232),
+                (lambda: client.stream.get("ghost"), 1226),
+                (lambda: client.stream.create("news", "Again",
+                                              MessageStreamType.BROADCASTS), 1230),
+                (lambda: client.stream.create("pm-x", "Mine",
+                                              MessageStreamType.BROADCASTS), 1233)]
+    for call, code in refusals:
+        with pytest.raises(PostmarkAPIException) as raised:
+            call()
+        assert (raised.value.error_code, raised.value.http_status) == (code, 422)
 
 
 def test_suppressions(client: sync.SyncServerClient) -> None:

@@ -71,6 +71,18 @@ def test_send_batch(client: PostmarkClient) -> None:
     assert [s["ErrorCode"] for s in sent] == [0, 0]
 
 
+def test_send_batch_with_refused_items(client: PostmarkClient) -> None:
+    """postmarker hands back each item as answered: the refused ones in their place, with
+    the same keys as the sent one."""
+    sent = client.emails.send_batch(
+        {"From": SENDER, "To": "b3@example.com", "Subject": "OK", "TextBody": "x"},
+        {"From": SENDER, "To": BOUNCED, "Subject": "Inactive", "TextBody": "x"},
+        {"From": SENDER, "To": "not-an-address", "Subject": "Invalid", "TextBody": "x"})
+    assert [(s["To"], s["ErrorCode"]) for s in sent] == [
+        ("b3@example.com", 0), (BOUNCED, 406), ("not-an-address", 300)]
+    assert all(set(s) == set(sent[0]) for s in sent)
+
+
 def test_errors_are_client_errors(client: PostmarkClient, seeded: Seeded) -> None:
     with pytest.raises(ClientError) as raised:
         client.emails.send(From=SENDER, To=BOUNCED, Subject="Again", TextBody="Hello")

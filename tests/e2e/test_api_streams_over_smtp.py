@@ -56,7 +56,7 @@ def test_archive_refuses_sending_until_unarchived(server: RunningServer) -> None
     assert api.post("/message-streams/promo/archive").json() == archived
 
     # Sending into an archived stream is refused by both front doors.
-    expect_error(_rest_send(api, "promo"), 1227)
+    expect_error(_rest_send(api, "promo"), 1235)  # Postmark's: no such sending stream
     code, reply = _smtp_send_to(server, "promo")
     assert code == 550 and "archived" in reply
 
@@ -74,7 +74,7 @@ def test_archive_refuses_sending_until_unarchived(server: RunningServer) -> None
 def test_default_streams_cannot_be_archived(server: RunningServer) -> None:
     api = server.api()
     for stream in ("outbound", "inbound"):
-        expect_error(api.post(f"/message-streams/{stream}/archive"), 1222)
+        expect_error(api.post(f"/message-streams/{stream}/archive"), 1229)
         assert api.get(f"/message-streams/{stream}").json()["ArchivedAt"] is None
     expect_error(api.post("/message-streams/ghost/archive"), 1226)
     expect_error(api.post("/message-streams/ghost/unarchive"), 1226)
@@ -82,10 +82,10 @@ def test_default_streams_cannot_be_archived(server: RunningServer) -> None:
     # The default broadcast stream is not permanent.
     r = api.post("/message-streams/broadcast/archive")
     assert r.status_code == 200
-    expect_error(_rest_send(api, "broadcast"), 1227)
+    expect_error(_rest_send(api, "broadcast"), 1235)
     assert api.post("/message-streams/broadcast/unarchive").status_code == 200
 
     # Nobody sends into the inbound stream.
-    expect_error(_rest_send(api, "inbound"), 405)
+    expect_error(_rest_send(api, "inbound"), 1236)
     code, reply = _smtp_send_to(server, "inbound")
     assert code == 550 and "inbound" in reply

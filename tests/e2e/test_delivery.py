@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from postmark import sync
+from postmark.models.outbound.enums import MessageEventType
 
 from postlane.domain import verp
 from postlane.domain.retry import DELIVERY_SCHEDULE
@@ -232,3 +234,40 @@ def test_concurrency_per_domain_is_capped(database_url: str, tmp_path: Path,
     finally:
         running.stop()
         slow.stop()
+
+
+def test_postmark_python_reads_delivered_transient_and_bounced_events(
+        live: tuple[RunningServer, httpx.Client]) -> None:
+    """postmark-python's outbound.get() validates every event's Type against its
+    MessageEventType enum: a real delivery (retried after 4xx: Transient, then
+    Delivered) and a 5xx hard bounce come back as Postmark's events with its Details."""
+    running, api = live
+    message_id = send(api, "soft2@example.test, hard@example.test")
+    wait_until(lambda: "Delivered" in events(api, message_id)
+               and "Bounced" in events(api, message_id), timeout=30, message="both settled")
+    token = api.headers["X-Postmark-Server-Token"]
+    with sync.ServerClient(token, retries=0, timeout=30, base_url=running.api_url) as client:
+        message = client.outbound.get(message_id)
+    by_type: dict[MessageEventType, list[Any]] = {}
+    for event in message.message_events:
+        by_type.setdefault(event.type, []).append(event)
+    assert set(by_type) == {MessageEventType.TRANSIENT, MessageEventType.DELIVERED,
+                            MessageEventType.BOUNCED}
+    assert {e.recipient for e in by_type[MessageEventType.TRANSIENT]} == {"soft2@example.test"}
+    [delivered] = by_type[MessageEventType.DELIVERED]
+    assert delivered.recipient == "soft2@example.test" and delivered.details is not None
+    assert delivered.details.destination_server == "mx1.example.test"
+    assert delivered.details.destination_ip == "127.0.0.1"
+    transient = by_type[MessageEventType.TRANSIENT][0].details
+    assert transient is not None and transient.delivery_message
+    [bounced] = by_type[MessageEventType.BOUNCED]
+    assert bounced.recipient == "hard@example.test" and bounced.details is not None
+    assert bounced.details.summary and "550" in bounced.details.summary
+    bounce = client_bounce(api, bounced.details.bounce_id)
+    assert (bounce["Type"], bounce["MessageID"]) == ("HardBounce", message_id)
+
+
+def client_bounce(api: httpx.Client, bounce_id: str | None) -> dict[str, Any]:
+    r = api.get(f"/bounces/{bounce_id}")
+    assert r.status_code == 200, r.text
+    return dict(r.json())

@@ -72,8 +72,9 @@ def test_relay_refusing_our_credentials_is_retried_without_bouncing(
             return [e for e in events if e["Type"] == "Transient"]
 
         first = wait_until(transient_events, message="a transient failure")[0]
-        assert "535" in first["Details"]["Summary"] or "Authentication" in \
-            first["Details"]["Summary"]
+        # Postmark's Transient Details: the SMTP answer is the DeliveryMessage.
+        assert "535" in first["Details"]["DeliveryMessage"] or "Authentication" in \
+            first["Details"]["DeliveryMessage"]
         assert status(api, message_id) == "Queued"
         assert api.get("/bounces", params={"count": 5}).json()["TotalCount"] == 0
         assert api.get("/message-streams/outbound/suppressions/dump").json() == {

@@ -68,6 +68,10 @@ const scenarios = {
       { From: from, To: "js2@example.com", Subject: "Two", TextBody: "2",
         Attachments: [{ Name: "a.txt", Content: Buffer.from("attached").toString("base64"),
                         ContentType: "text/plain", ContentID: null }] },
+      // Refused items (a suppressed recipient: 406; an invalid address: 300) are answered
+      // in their place, each still a MessageSendingResponse.
+      { From: from, To: args.inactive, Subject: "Inactive", TextBody: "x" },
+      { From: from, To: "not-an-address", Subject: "Invalid", TextBody: "x" },
     ]));
   },
 
@@ -152,6 +156,17 @@ const scenarios = {
   async inactive() {
     await step("sendEmail", "MessageSendingResponse", () => server.sendEmail(
       { From: from, To: args.to, Subject: "Again", TextBody: "Hello" }));
+  },
+
+  // One refused call each: the first rejection ends a scenario.
+  async archiveDefault() {
+    await step("archiveMessageStream", "MessageStreamArchiveResponse",
+      () => server.archiveMessageStream("outbound"));
+  },
+
+  async unarchiveActive() {
+    await step("unarchiveMessageStream", "MessageStreamUnarchiveResponse",
+      () => server.unarchiveMessageStream("broadcast"));
   },
 
   async badToken() {

@@ -125,3 +125,13 @@ def test_other_malformed_messages_are_still_malformed() -> None:
     with pytest.raises(MalformedMessage) as refused:
         _read(HEAD + b"Subject: " + b"s" * 2001 + b"\r\n\r\nx\r\n")
     assert not isinstance(refused.value, TooComplex)
+
+
+@pytest.mark.parametrize(("header", "stored"), [
+    (b"X-PM-TrackLinks: htmlOnly\r\n", "htmlOnly"),      # any case, kept as given
+    (b"X-PM-TrackLinks:  TextOnly \r\n", "TextOnly"),
+    (b"X-PM-TrackLinks: Sometimes\r\n", "None"),         # a header cannot be refused
+    (b"", "None"),
+])
+def test_x_pm_tracklinks_is_kept_as_given(header: bytes, stored: str) -> None:
+    assert _read(HEAD + header + b"\r\nbody\r\n").track_links == stored

@@ -349,6 +349,18 @@ def test_message_summary_and_details_keys() -> None:
     assert set(details) == DETAILS_KEYS
     assert [set(e) for e in details["MessageEvents"]] == [EVENT_KEYS]
     assert details["HtmlBody"] == "" and details["Body"].endswith("hello")
+    # Postlane's own events: left out of the API's answer, kept in the dashboard's history.
+    gave_up = MessageEvent(id=2, message_id="m-1", recipient="jane@example.com",
+                           event_type=EventType.WEBHOOK_FAILED, occurred_at=WHEN,
+                           details={"Summary": "gave up"})
+    both = [event, gave_up]
+    shown = payloads.message_details(message_row(), [RecipientStatus.SENT],
+                                     ["jane@example.com"], both)
+    assert [e["Type"] for e in shown["MessageEvents"]] == ["Delivered"]
+    history = payloads.message_details(message_row(), [RecipientStatus.SENT],
+                                       ["jane@example.com"], both, history=True)
+    assert [e["Type"] for e in history["MessageEvents"]] == ["Delivered", "WebhookFailed"]
+    assert history["MessageEvents"][1]["Details"] == {"Summary": "gave up"}
 
 
 def test_iso_is_utc_with_z() -> None:

@@ -55,15 +55,26 @@ HTTP_CASES: list[tuple[e.PostlaneError, int, int, str]] = [
     (e.NotFound(e.Entity.WEBHOOK, 7), 422, 1402, "Webhook 7 was not found."),
     (e.NotFound(e.Entity.WEBHOOK_DELIVERY, 7), 422, 1402, "Webhook delivery 7 was not found."),
     (e.NotFound(e.Entity.MESSAGE, "m-1"), 422, 701, "Message m-1 was not found."),
+    # Message streams: Postmark's 12xx codes and wording.
     (e.NotFound(e.Entity.STREAM, "s"), 422, 1226,
-     "The message stream for the provided 'ID' (s) was not found."),
+     "The message stream for the provided 'ID' was not found."),
     (e.StreamNotFound("s"), 422, 1226,
-     "The message stream for the provided 'ID' (s) was not found."),
-    (e.StreamArchived("s"), 422, 1227, "The message stream 's' is archived and cannot send."),
-    (e.StreamCannotSend("inbound"), 422, 405,
-     "The message stream 'inbound' is an inbound stream and cannot send."),
+     "The message stream for the provided 'ID' was not found."),
+    (e.SendingStreamNotFound("s"), 422, 1235,
+     "The 'MessageStream' provided does not exist on this server."),
+    (e.StreamArchived("s"), 422, 1235,
+     "The 'MessageStream' provided does not exist on this server."),
+    (e.StreamCannotSend("inbound"), 422, 1236,
+     "Sending is not supported on the supplied 'MessageStream'."),
+    (e.StreamPermanent("outbound"), 422, 1229,
+     "You cannot archive the default transactional and inbound streams."),
+    (e.StreamNotArchived("s"), 422, 1232, "You cannot unarchive this message stream anymore."),
+    (e.StreamLimit(10), 422, 1225,
+     "You have reached the maximum number of message streams for this server."),
+    (e.StreamTypeTaken(), 422, 1228, "A server can only have one inbound stream."),
     (e.NameTaken(e.Entity.SERVER, "Mine"), 422, 603, "This server name already exists."),
-    (e.NameTaken(e.Entity.STREAM, "s"), 422, 1221, "A message stream with ID 's' already exists."),
+    (e.NameTaken(e.Entity.STREAM, "s"), 422, 1230,
+     "The 'ID' provided already exists for this server."),
     (e.InvalidField("Name", "Server name is required."), 422, 511, "Server name is required."),
     (e.BounceCannotActivate(7), 422, 703,
      "Bounce 7 cannot be activated (spam complaints are final)."),
@@ -108,6 +119,10 @@ def test_smtp_replies() -> None:
         "550 5.7.1 The message stream 's' is archived and cannot send.")
     assert reply(e.StreamNotFound("s")) == (
         "550 5.7.1 The message stream for the provided 'ID' (s) was not found.")
+    assert reply(e.SendingStreamNotFound("s")) == (
+        "550 5.7.1 The message stream for the provided 'ID' (s) was not found.")
+    assert reply(e.StreamPermanent("outbound")) == (
+        "550 5.7.1 The default 'outbound' stream cannot be archived.")
     assert reply(e.StreamCannotSend("inbound")) == (
         "550 5.7.1 The message stream 'inbound' is an inbound stream and cannot send.")
     assert reply(e.DatabaseUnavailable("down")) == TEMPORARY_FAILURE
@@ -121,5 +136,5 @@ def test_a_subclass_without_its_own_entry_falls_back_to_its_parent() -> None:
     class Unlisted(e.StreamArchived):
         pass
 
-    assert body(Unlisted("s"))["ErrorCode"] == ErrorCode.STREAM_ARCHIVED
+    assert body(Unlisted("s"))["ErrorCode"] == ErrorCode.SENDING_STREAM_NOT_FOUND
     assert reply(Unlisted("s")).startswith("550 5.7.1 ")

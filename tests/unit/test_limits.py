@@ -15,6 +15,16 @@ def test_track_links_any_case_stored_as_postmark_spells_it() -> None:
     assert limits.track_links_choices() == "None, HtmlAndText, HtmlOnly, TextOnly"
 
 
+def test_track_links_as_given_keeps_the_case() -> None:
+    assert [limits.track_links_as_given(v) for v in ("htmlandtext", " HTMLONLY ", "None")
+            ] == ["htmlandtext", "HTMLONLY", "None"]
+    assert limits.track_links_as_given("Sometimes") is None
+    assert limits.track_links_as_given("") is None
+    assert limits.TRACK_LINKS_INVALID == (
+        "The value for 'TrackLinks' is not valid. Valid options are: null, 'None', "
+        "'HtmlAndText', 'HtmlOnly', 'TextOnly'")
+
+
 def test_header_switch() -> None:
     assert limits.header_switch("true") and limits.header_switch(" TRUE ")
     assert not any(limits.header_switch(v) for v in ("", "false", "yes", "1"))

@@ -6,9 +6,11 @@ from __future__ import annotations
 from itertools import combinations
 
 import pytest
+from postmark.models.outbound.enums import MessageEventType
 
 from postlane.domain import outcomes
 from postlane.domain.outcomes import MessageStatus
+from postlane.domain.types import EventType
 from postlane.domain.types import RecipientStatus as R
 
 #: Every set of recipient states a message can be in (the empty one included).
@@ -52,3 +54,44 @@ def test_parse_filter() -> None:
     assert outcomes.parse_filter("bounced") is None
     unknown = outcomes.rule(None)
     assert not unknown.any_of and not unknown.when_empty
+
+
+# --- MessageEvents as the Messages API shows them ------------------------------------------
+
+def test_every_shown_event_type_is_one_postmark_python_accepts() -> None:
+    assert {t.value for t in outcomes.PostmarkEventType} == {
+        t.value for t in MessageEventType}
+    for kind in EventType:
+        shown = outcomes.shown_event(kind, {})
+        assert shown is None or MessageEventType(shown.type.value)
+
+
+@pytest.mark.parametrize(("kind", "details", "expected"), [
+    (EventType.DELIVERED, {"DeliveryMessage": "250 OK", "DestinationServer": "mx.test",
+                           "DestinationIP": "192.0.2.1"},
+     ("Delivered", {"DeliveryMessage": "250 OK", "DestinationServer": "mx.test",
+                    "DestinationIP": "192.0.2.1"})),
+    # A retryable failure: its SMTP answer (stored as Summary) is the DeliveryMessage.
+    (EventType.TRANSIENT, {"Summary": "Temporary failure, will retry: 451 later",
+                           "DestinationServer": "mx.test"},
+     ("Transient", {"DeliveryMessage": "Temporary failure, will retry: 451 later",
+                    "DestinationServer": "mx.test", "DestinationIP": ""})),
+    # Every bounce (permanent failure, SMTP API Error of a suppressed recipient, report):
+    # Postmark's Summary and BounceID, Postlane's own keys left for the dashboard.
+    (EventType.BOUNCED, {"Summary": "550 unknown", "BounceID": 7, "Type": "HardBounce",
+                         "SuppressionReason": "ManualSuppression"},
+     ("Bounced", {"Summary": "550 unknown", "BounceID": "7"})),
+])
+def test_shown_event_has_postmarks_type_and_details(
+        kind: EventType, details: dict[str, object],
+        expected: tuple[str, dict[str, str]]) -> None:
+    shown = outcomes.shown_event(kind, details)
+    assert shown is not None and (shown.type.value, shown.details) == expected
+
+
+@pytest.mark.parametrize("kind", [EventType.RECEIVED, EventType.SUPPRESSED, EventType.FAILED,
+                                  EventType.WEBHOOK_FAILED])
+def test_postlanes_own_events_are_not_shown(kind: EventType) -> None:
+    """No Postmark equivalent: a silent suppression, a step that gave up, a webhook POST
+    that failed (Postmark keeps webhook deliveries out of message events)."""
+    assert outcomes.shown_event(kind, {"Summary": "x"}) is None

@@ -15,12 +15,13 @@ from postlane.services.servers import (
 )
 
 
-def test_values_are_stored_as_postmark_spells_them() -> None:
+def test_values_are_stored_as_given_or_as_postmark_spells_them() -> None:
+    """Color and TrackLinks as given (echoed so), DeliveryType canonical."""
     fields = validated(ServerFields(color="purple", delivery_type="sandbox",
                                     track_links="htmlonly", bounce_hook_url="",
                                     inbound_spam_threshold=5, smtp_api_activated=False))
     assert fields.changes() == {"color": "purple", "delivery_type": "Sandbox",
-                                "track_links": "HtmlOnly", "bounce_hook_url": "",
+                                "track_links": "htmlonly", "bounce_hook_url": "",
                                 "inbound_spam_threshold": 5, "smtp_api_activated": False}
     assert validated(ServerFields()).changes() == {}
 

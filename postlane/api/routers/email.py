@@ -40,7 +40,7 @@ def _validated(items: list[Any], server_id: int, max_bytes: int) -> list[sends.C
             req = request(item)
             out.append((to_submission(req, server_id, DeliveryType.LIVE, max_bytes), req.to))
         except ApiError as exc:
-            out.append({"ErrorCode": exc.code, "Message": exc.message})
+            out.append(sends.refused(exc.code, exc.message, sends.given_to(item)))
     return out
 
 

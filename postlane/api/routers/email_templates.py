@@ -16,8 +16,7 @@ from postlane.api.email_request import to_submission
 from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import member
 from postlane.api.request import read_json
-from postlane.asgi import errors as http_errors
-from postlane.domain.errors import DatabaseUnavailable, PostlaneError
+from postlane.domain.errors import PostlaneError
 from postlane.domain.types import DeliveryType
 from postlane.services import template_sending
 from postlane.store import Transaction
@@ -78,11 +77,9 @@ def _each(db: Database, items: list[Any], server_id: int,
             try:
                 out.append(_checked(conn, item, server_id, max_bytes))
             except ApiError as exc:
-                out.append({"ErrorCode": exc.code, "Message": exc.message})
-            except DatabaseUnavailable:
-                raise
+                out.append(sends.refused(exc.code, exc.message, sends.given_to(item)))
             except PostlaneError as exc:
-                out.append(http_errors.body(exc))
+                out.append(sends.refusal(exc, sends.given_to(item)))
     return out
 
 

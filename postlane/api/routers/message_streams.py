@@ -1,4 +1,6 @@
-"""Message Streams API."""
+"""Message Streams API: list, get, create, edit, archive and unarchive, with Postmark's
+rules and its 12xx codes and wording (the rules that hold for every front door live in
+services.streams; the form of each field is checked here)."""
 
 from __future__ import annotations
 
@@ -6,27 +8,54 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from postlane.api import deps, openapi
 from postlane.api.auth import ServerContext, server_token
 from postlane.api.errors import ApiError, ErrorCode
 from postlane.api.models import PostmarkModel
 from postlane.api.request import read_model
-from postlane.domain import payloads
-from postlane.domain.errors import Entity, NameTaken
+from postlane.domain import limits, payloads
 from postlane.domain.types import StreamType
 from postlane.services import streams as stream_service
 from postlane.store import streams
 from postlane.store.database import Database
-from postlane.store.schema import utcnow
 
 router = APIRouter()
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,29}$")
-#: Default streams that must stay: every server sends transactional mail and receives.
-_PERMANENT = ("outbound", "inbound")
+#: Postmark's ID rule (error 1227): a letter first, then lowercase letters, digits, '-'
+#: and '_', at most limits.STREAM_ID_LENGTH characters.
+_ID_RE = re.compile(rf"^[a-z][a-z0-9_-]{{0,{limits.STREAM_ID_LENGTH - 1}}}$")
+#: IDs Postmark keeps for itself: its own "pm-" prefix (1233) and "all" (1237, the
+#: listing's MessageStreamType filter word).
+_ID_PREFIX_RESERVED = "pm-"
+_IDS_RESERVED = ("all",)
 UNSUBSCRIBE_HANDLING = ("None", "Postmark", "Custom")
+
+#: Postmark's wording for each rule (its 12xx error table).
+_WORDING = {
+    ErrorCode.STREAM_TYPE_INVALID:
+        "The 'MessageStreamType' associated with this request was invalid.",
+    ErrorCode.STREAM_ID_REQUIRED: "A valid 'ID' must be provided.",
+    ErrorCode.STREAM_NAME_REQUIRED: "A valid 'Name' must be provided.",
+    ErrorCode.STREAM_NAME_TOO_LONG:
+        f"The 'Name' is too long, it is limited to {limits.STREAM_NAME_LENGTH} characters.",
+    ErrorCode.STREAM_ID_INVALID:
+        "The 'ID' must be a non-empty string starting with a letter of the English "
+        "alphabet. It is limited to lowercase letters of the English alphabet, numbers, "
+        f"and '-', '_' characters. It is limited to a length of {limits.STREAM_ID_LENGTH} "
+        "characters.",
+    ErrorCode.STREAM_DESCRIPTION_TOO_LONG:
+        "The 'Description' is too long, it is limited to "
+        f"{limits.STREAM_DESCRIPTION_LENGTH} characters.",
+    ErrorCode.STREAM_ID_PM_PREFIX: "The 'ID' must not start with the 'pm-' prefix.",
+    ErrorCode.STREAM_DESCRIPTION_HTML: "The 'Description' must not contain HTML tags.",
+    ErrorCode.STREAM_ID_RESERVED: "This 'ID' is reserved.",
+}
+
+
+def _refuse(code: ErrorCode) -> ApiError:
+    return ApiError(code, _WORDING[code])
 
 
 class SubscriptionConfig(PostmarkModel):
@@ -43,10 +72,64 @@ class SubscriptionConfig(PostmarkModel):
 
 class StreamRequest(PostmarkModel):
     id: str | None = None
-    name: str | None = Field(default=None, max_length=100)  # the columns' sizes
-    description: str | None = Field(default=None, max_length=1000)
+    name: str | None = None
+    description: str | None = None
     message_stream_type: str | None = None
     subscription_management_configuration: SubscriptionConfig | None = None
+
+
+def _checked_id(value: str | None) -> str:
+    stream_id = (value or "").strip()
+    if not stream_id:
+        raise _refuse(ErrorCode.STREAM_ID_REQUIRED)
+    if stream_id.startswith(_ID_PREFIX_RESERVED):
+        raise _refuse(ErrorCode.STREAM_ID_PM_PREFIX)
+    if stream_id in _IDS_RESERVED:
+        raise _refuse(ErrorCode.STREAM_ID_RESERVED)
+    if not _ID_RE.match(stream_id):
+        raise _refuse(ErrorCode.STREAM_ID_INVALID)
+    return stream_id
+
+
+def _checked_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise _refuse(ErrorCode.STREAM_NAME_REQUIRED)
+    if len(name) > limits.STREAM_NAME_LENGTH:
+        raise _refuse(ErrorCode.STREAM_NAME_TOO_LONG)
+    return name
+
+
+def _checked_description(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(value) > limits.STREAM_DESCRIPTION_LENGTH:
+        raise _refuse(ErrorCode.STREAM_DESCRIPTION_TOO_LONG)
+    if "<" in value or ">" in value:
+        raise _refuse(ErrorCode.STREAM_DESCRIPTION_HTML)
+    return value
+
+
+def _checked_type(value: str | None) -> StreamType:
+    """Any case of a stream type (Inbound too: the service refuses a second one with its
+    own error); 1221 for anything else."""
+    kinds = {k.value.lower(): k for k in StreamType}
+    kind = kinds.get((value or "").strip().lower())
+    if kind is None:
+        raise _refuse(ErrorCode.STREAM_TYPE_INVALID)
+    return kind
+
+
+def _new_stream(req: StreamRequest) -> stream_service.NewStream:
+    """The request's fields checked one at a time (the ID, then Name, Description and
+    type): the first that breaks a rule is the answer."""
+    stream_id = _checked_id(req.id)
+    name = _checked_name(req.name or "")
+    description = _checked_description(req.description)
+    kind = _checked_type(req.message_stream_type)
+    handling = req.subscription_management_configuration or SubscriptionConfig()
+    return stream_service.NewStream(stream_id, name, kind, description,
+                                    handling.unsubscribe_handling_type)
 
 
 def _list(db: Database, server_id: int, stream_type: str | None,
@@ -62,56 +145,34 @@ def _get(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
         return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
 
 
-def _create(db: Database, server_id: int, req: StreamRequest) -> dict[str, Any]:
-    stream_id = (req.id or "").strip()
-    if not _ID_RE.match(stream_id):
-        raise ApiError(ErrorCode.STREAM_INVALID, "ID must be 1-30 characters: lowercase letters, "
-                       "digits, '-' and '_', starting with a letter or digit.")
-    if not (req.name or "").strip():
-        raise ApiError(ErrorCode.STREAM_INVALID, "Name is required.")
-    kinds = {k.value.lower(): k for k in (StreamType.TRANSACTIONAL, StreamType.BROADCASTS)}
-    kind = kinds.get((req.message_stream_type or "").lower())
-    if kind is None:
-        raise ApiError(ErrorCode.STREAM_INVALID,
-                       "MessageStreamType must be Transactional or Broadcasts.")
-    handling = (req.subscription_management_configuration or SubscriptionConfig())
+def _create(db: Database, server_id: int, new: stream_service.NewStream) -> dict[str, Any]:
     with db.write() as conn:
-        if streams.get(conn, server_id, stream_id) is not None:
-            raise NameTaken(Entity.STREAM, stream_id)
-        streams.create(conn, server_id, stream_id, (req.name or "").strip(), kind,
-                       req.description, handling.unsubscribe_handling_type)
-        return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
+        return payloads.message_stream(stream_service.create(conn, server_id, new))
 
 
 def _edit(db: Database, server_id: int, stream_id: str, req: StreamRequest) -> dict[str, Any]:
-    if req.name is not None and not req.name.strip():
-        raise ApiError(ErrorCode.STREAM_INVALID, "Name cannot be empty.")
+    name = _checked_name(req.name) if req.name is not None else None
+    description = _checked_description(req.description)
     handling = req.subscription_management_configuration
     with db.write() as conn:
-        stream_service.require(conn, server_id, stream_id)
-        streams.update(conn, server_id, stream_id.lower(),
-                       req.name.strip() if req.name else None, req.description,
+        stream = stream_service.require(conn, server_id, stream_id)
+        streams.update(conn, server_id, stream.id, name, description,
                        handling.unsubscribe_handling_type if handling else None)
-        return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
+        return payloads.message_stream(stream_service.require(conn, server_id, stream.id))
 
 
 def _archive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
+    """Postmark's archive answer: the stream's ID, its server and when it will be purged."""
     with db.write() as conn:
-        row = stream_service.require(conn, server_id, stream_id)
-        if row.id in _PERMANENT:
-            raise ApiError(ErrorCode.STREAM_INVALID,
-                           f"The default '{row.id}' stream cannot be archived.")
-        when = row.archived_at or utcnow()
-        streams.set_archived(conn, server_id, row.id, when)
-    return {"ID": row.id, "ServerID": server_id,
-            "ExpectedPurgeDate": payloads.iso(when + payloads.STREAM_PURGE_AFTER)}
+        when = stream_service.archive(conn, server_id, stream_id)
+    return {"ID": stream_id.lower(), "ServerID": server_id,
+            "ExpectedPurgeDate": payloads.iso(payloads.stream_purge_date(when))}
 
 
 def _unarchive(db: Database, server_id: int, stream_id: str) -> dict[str, Any]:
+    """Postmark's unarchive answer: the stream itself."""
     with db.write() as conn:
-        row = stream_service.require(conn, server_id, stream_id)
-        streams.set_archived(conn, server_id, row.id, None)
-        return payloads.message_stream(stream_service.require(conn, server_id, stream_id))
+        return payloads.message_stream(stream_service.unarchive(conn, server_id, stream_id))
 
 
 _LIST = [openapi.query("MessageStreamType", enum=["All", "Transactional", "Broadcasts", "Inbound"]),
@@ -132,9 +193,9 @@ async def list_streams(request: Request,
 @router.post("/message-streams", openapi_extra=openapi.extra(StreamRequest))
 async def create_stream(request: Request,
                         ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = await read_model(request, StreamRequest, ErrorCode.STREAM_INVALID)
+    req = await read_model(request, StreamRequest, ErrorCode.INCOMPATIBLE_JSON)
     db = deps.db(request)
-    return await db.run(_create, db, ctx.server_id, req)
+    return await db.run(_create, db, ctx.server_id, _new_stream(req))
 
 
 @router.get("/message-streams/{stream_id}")
@@ -147,7 +208,7 @@ async def get_stream(stream_id: deps.StreamId, request: Request,
 @router.patch("/message-streams/{stream_id}", openapi_extra=openapi.extra(StreamRequest))
 async def edit_stream(stream_id: deps.StreamId, request: Request,
                       ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
-    req = await read_model(request, StreamRequest, ErrorCode.STREAM_INVALID)
+    req = await read_model(request, StreamRequest, ErrorCode.INCOMPATIBLE_JSON)
     db = deps.db(request)
     return await db.run(_edit, db, ctx.server_id, stream_id, req)
 
