@@ -35,6 +35,9 @@ ZONE = {
     "mx2.example.test": {"A": ["127.0.0.1"]},
     "implicit.test": {"A": ["127.0.0.1"]},
     "nullmx.test": {"MX": ["0 ."]},
+    # A name outside the special-use TLDs, for the SDK whose email validator refuses .test.
+    "example.net": {"MX": ["10 mx1.example.net."]},
+    "mx1.example.net": {"A": ["127.0.0.1"]},
 }
 
 
@@ -73,8 +76,8 @@ def live(database_url: str, tmp_path: Path, peer: RulePeer,
     running.stop()
 
 
-def send(api: httpx.Client, to: str, **extra: Any) -> str:
-    body = {"From": "app@sender.test", "To": to, "Subject": "Hi", "TextBody": "Hello", **extra}
+def send(api: httpx.Client, to: str, sender: str = "app@sender.test", **extra: Any) -> str:
+    body = {"From": sender, "To": to, "Subject": "Hi", "TextBody": "Hello", **extra}
     response = api.post("/email", json=body)
     assert response.status_code == 200, response.text
     return str(response.json()["MessageID"])
@@ -242,7 +245,7 @@ def test_postmark_python_reads_delivered_transient_and_bounced_events(
     MessageEventType enum: a real delivery (retried after 4xx: Transient, then
     Delivered) and a 5xx hard bounce come back as Postmark's events with its Details."""
     running, api = live
-    message_id = send(api, "soft2@example.test, hard@example.test")
+    message_id = send(api, "soft2@example.net, hard@example.net", sender="app@example.org")
     wait_until(lambda: "Delivered" in events(api, message_id)
                and "Bounced" in events(api, message_id), timeout=30, message="both settled")
     token = api.headers["X-Postmark-Server-Token"]
@@ -253,15 +256,15 @@ def test_postmark_python_reads_delivered_transient_and_bounced_events(
         by_type.setdefault(event.type, []).append(event)
     assert set(by_type) == {MessageEventType.TRANSIENT, MessageEventType.DELIVERED,
                             MessageEventType.BOUNCED}
-    assert {e.recipient for e in by_type[MessageEventType.TRANSIENT]} == {"soft2@example.test"}
+    assert {e.recipient for e in by_type[MessageEventType.TRANSIENT]} == {"soft2@example.net"}
     [delivered] = by_type[MessageEventType.DELIVERED]
-    assert delivered.recipient == "soft2@example.test" and delivered.details is not None
-    assert delivered.details.destination_server == "mx1.example.test"
+    assert delivered.recipient == "soft2@example.net" and delivered.details is not None
+    assert delivered.details.destination_server == "mx1.example.net"
     assert delivered.details.destination_ip == "127.0.0.1"
     transient = by_type[MessageEventType.TRANSIENT][0].details
     assert transient is not None and transient.delivery_message
     [bounced] = by_type[MessageEventType.BOUNCED]
-    assert bounced.recipient == "hard@example.test" and bounced.details is not None
+    assert bounced.recipient == "hard@example.net" and bounced.details is not None
     assert bounced.details.summary and "550" in bounced.details.summary
     bounce = client_bounce(api, bounced.details.bounce_id)
     assert (bounce["Type"], bounce["MessageID"]) == ("HardBounce", message_id)
