@@ -23,9 +23,10 @@ router = APIRouter(prefix="/dashboard/servers/{server_id}",
 PAGE_SIZE = 100
 
 
-def _search(db: Database, server_id: int, filters: dict[str, Any]) -> dict[str, Any]:
+def _search(db: Database, server_id: int,
+            filters: dict[str, Any]) -> message_service.Listing:
     with db.read() as conn:
-        return message_service.search(conn, server_id, PAGE_SIZE, 0, filters)
+        return message_service.listing(conn, server_id, PAGE_SIZE, 0, filters)
 
 
 def _details(db: Database, server_id: int, message_id: str) -> dict[str, Any]:
@@ -43,7 +44,8 @@ async def activity(request: Request, server_id: int) -> Response:
                "status": deps.query(request, "status")}
     listing = await db.run(_search, db, server_id, filters)
     return page(request, "activity.html", server=server, section="activity",
-                messages=listing["Messages"], total=listing["TotalCount"], filters=filters,
+                messages=listing.answer["Messages"], outcomes=listing.outcomes,
+                total=listing.answer["TotalCount"], filters=filters,
                 statuses=[s.value for s in outcomes.MessageStatus])
 
 

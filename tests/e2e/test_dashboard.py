@@ -172,7 +172,8 @@ def test_seed_flow_through_the_dashboard(dash: Page, server: RunningServer,
     # Activity lists the message as Blocked (never sent); its page lists the Bounced event.
     server_page(dash, server, "activity")
     message_row = dash.locator("tbody tr", has_text="Seed via UI")
-    assert message_row.locator(".badge").inner_text() == "Blocked"
+    assert message_row.locator(".badge.status").inner_text() == "Blocked"
+    assert message_row.locator(".outcomes li").all_inner_texts() == [f"{SEED} Suppressed"]
     message_row.get_by_role("link", name="Seed via UI").click()
     dash.wait_for_load_state()
     assert path_of(dash, server) == f"/dashboard/servers/{server.server_id}/messages/{message_id}"
@@ -198,9 +199,31 @@ def test_seed_flow_through_the_dashboard(dash: Page, server: RunningServer,
                    == "Sent", message="the second message delivered to the sandbox")
     server_page(dash, server, "activity")
     again = dash.locator("tbody tr", has_text="Seed again")
-    assert again.locator(".badge").inner_text() == "Sent"
+    assert again.locator(".badge.status").inner_text() == "Sent"
     server_page(dash, server, "bounces")
     assert dash.get_by_text("1 bounce(s)").count() == 1
+
+
+def test_activity_shows_each_recipients_outcome(dash: Page, server: RunningServer) -> None:
+    """A message with one suppressed recipient is Sent (the other one went out), and the
+    activity list says which recipient was held back."""
+    enable_hooks(dash, server)
+    with server.api() as api:
+        api.post("/message-streams/outbound/suppressions",
+                 json={"Suppressions": [{"EmailAddress": SEED}]})
+    kept = "kept@example.com"
+    code, message_id = smtp_send(server, make_message(f"{SEED}, {kept}", subject="Two"),
+                                 [SEED, kept])
+    assert code == 250
+    with server.api() as api:
+        wait_until(lambda: api.get(f"/messages/outbound/{message_id}/details").json()["Status"]
+                   == "Sent", message="the kept recipient delivered to the sandbox")
+    server_page(dash, server, "activity")
+    row = dash.locator("tbody tr", has_text="Two")
+    assert row.locator(".badge.status").inner_text() == "Sent"
+    assert row.locator(".outcomes li").all_inner_texts() == [f"{SEED} Suppressed",
+                                                              f"{kept} Sent"]
+    assert row.locator(".outcomes li", has_text=SEED).locator(".badge.bad").count() == 1
 
 
 HTML_BODY = ('<h1 id="greeting">Hello from the HTML body</h1>'
