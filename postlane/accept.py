@@ -49,6 +49,9 @@ class Submission:
     #: The REST server token it was sent with, when that was taken from a cache: the
     #: accepting transaction checks it again (services.sending.send_many).
     token: str | None = None
+    #: A template send whose template could not be rendered with its model: accepted as
+    #: Postmark accepts it, then bounced as TemplateRenderingFailed (pipeline.screen).
+    render_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,4 +93,5 @@ def _message_row(sub: Submission, acc: Accepted) -> dict[str, Any]:
         "attachments": sub.attachments, "raw": sub.raw, "size": sub.size,
         "track_opens": sub.track_opens, "track_links": sub.track_links,
         "sandboxed": sub.delivery_type is DeliveryType.SANDBOX, "received_at": acc.received_at,
+        "render_error": sub.render_error,
     }

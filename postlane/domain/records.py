@@ -185,6 +185,9 @@ class Message:
     track_links: str
     sandboxed: bool
     received_at: datetime
+    #: Set when its template could not be rendered: screening bounces every recipient
+    #: as TemplateRenderingFailed instead of delivering.
+    render_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

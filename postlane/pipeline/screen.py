@@ -1,5 +1,7 @@
 """The seed's step: after a message is accepted, check each recipient against its stream's
 suppression list and decide: deliver, raise an SMTP API Error bounce, or drop silently.
+A template send whose template could not be rendered is bounced here for every recipient
+as TemplateRenderingFailed, as Postmark reports it, and never delivered.
 
 Runs in one transaction with the job's completion, so a crash re-runs it whole, and only
 recipients still Queued are looked at: re-running never duplicates a bounce. The worker
@@ -51,7 +53,12 @@ def run_many(conn: Transaction, batch: Sequence[jobs.Job],
     live = {mid: m for mid, m in found.items() if m.server_id in owners}
     pending = messages.recipients_by_message(conn, sorted(live), RecipientStatus.QUEUED)
     verdicts = _Verdicts()
-    for group in _by_list(live.values(), owners):
+    for message in live.values():
+        if message.render_error is not None:
+            verdicts.bounces.extend(_render_failed(owners[message.server_id], message, r)
+                                    for r in pending[message.id])
+    screened = [m for m in live.values() if m.render_error is None]
+    for group in _by_list(screened, owners):
         _judge(conn, group, owners, pending, labels, verdicts)
     _write(conn, verdicts)
     jobs.complete_many(conn, batch)
@@ -105,6 +112,17 @@ def _smtp_api_error(message: Message, recipient: Recipient, hit: Suppression,
         recipient_id=recipient.id, address=recipient.address,
         event_details={"SuppressionReason": hit.reason.value},
         settles_as=RecipientStatus.SUPPRESSED)
+
+
+def _render_failed(server: Server, message: Message,
+                   recipient: Recipient) -> bounce.BounceCase:
+    """Postmark's TemplateRenderingFailed: nothing was sent, so the recipient's outcome is
+    Failed, and the address stays active (the fault is the template's, not the inbox's)."""
+    return bounce.BounceCase(server, message, bounce.BounceFacts(
+        kind=bounce_types.BY_TYPE["TemplateRenderingFailed"], email=recipient.email,
+        details=message.render_error or "", inactive=False, can_activate=False,
+        recipient_id=recipient.id, address=recipient.address,
+        settles_as=RecipientStatus.FAILED))
 
 
 def _write(conn: Transaction, verdicts: _Verdicts) -> None:

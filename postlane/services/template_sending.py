@@ -23,6 +23,14 @@ class Rendered:
     subject: str
     html_body: str | None
     text_body: str | None
+    #: Why the template could not be rendered with the model (Mustachio's rendering
+    #: failure): Postmark accepts such a send and bounces it as TemplateRenderingFailed,
+    #: so the parts are then the template's own, unrendered.
+    error: str | None = None
+
+
+class _RenderFailed(Exception):
+    pass
 
 
 def template_for(conn: Transaction, server_id: int, template_id: int | None,
@@ -41,10 +49,19 @@ def template_for(conn: Transaction, server_id: int, template_id: int | None,
 
 
 def render(conn: Transaction, template: Template, model: object, inline: bool) -> Rendered:
-    """Subject, HTML and text of ``template`` for ``model``; TemplateInvalid when a part
+    """Subject, HTML and text of ``template`` for ``model``; with ``error`` set when a part
     cannot be rendered (Mustachio's rendering failure: ``{{#each}}`` over a non-list)."""
     layout = store.get(conn, template.server_id, template.layout_template) \
         if template.layout_template else None
+    try:
+        return _rendered(template, layout, model, inline)
+    except _RenderFailed as exc:
+        return Rendered(subject=template.subject or "", html_body=template.html_body,
+                        text_body=template.text_body, error=str(exc))
+
+
+def _rendered(template: Template, layout: Template | None, model: object,
+              inline: bool) -> Rendered:
     html = _part(template.html_body, layout.html_body if layout else None, model, True)
     if html is not None and inline:
         html = inline_css(html)
@@ -70,5 +87,5 @@ def _part(text: str | None, layout_text: str | None, model: object, escape: bool
                                                 parsed, model, escape_html=escape)
         return mustachio.render(parsed, model, escape_html=escape)
     except (mustachio.TemplateSyntaxError, mustachio.TemplateRenderError) as exc:
-        raise TemplateInvalid(f"The template cannot be rendered with this TemplateModel "
-                              f"(TemplateRenderingFailed): {exc}") from exc
+        raise _RenderFailed(f"The template cannot be rendered with this TemplateModel: "
+                            f"{exc}") from exc

@@ -134,6 +134,9 @@ messages = sa.Table(
     sa.Column("track_links", sa.String(20), nullable=False, default="None"),
     sa.Column("sandboxed", sa.Boolean, nullable=False, default=False),
     sa.Column("received_at", UTCDateTime(), nullable=False),
+    #: Why its template could not be rendered (a template send Postmark accepts and then
+    #: bounces as TemplateRenderingFailed); None for every other message.
+    sa.Column("render_error", sa.Text, nullable=True),
     sa.Index(None, "server_id", "received_at"),
 )
 

@@ -13,6 +13,7 @@ import httpx
 from postmark.models.outbound import SendResponse
 
 from tests.support.api_servers import expect_error
+from tests.support.harness import wait_until
 from tests.support.in_process import InProcessServer
 
 LAYOUT = ("<html><head><style>p { color: red }</style></head>"
@@ -89,14 +90,42 @@ def test_template_send_errors(server: InProcessServer) -> None:
     missing = _send()
     del missing["TemplateModel"]
     expect_error(api.post("/email/withTemplate", json=missing), 300)
-    unrenderable = _send(TemplateModel={"name": "x", "items": "not a list"})
-    body = expect_error(api.post("/email/withTemplate", json=unrenderable), 1122)
-    assert "TemplateRenderingFailed" in body["Message"]
     no_to = _send()
     del no_to["To"]
     expect_error(api.post("/email/withTemplate", json=no_to), 300)
     assert api.get("/messages/outbound", params={"count": 10, "offset": 0}
                    ).json()["TotalCount"] == 0
+
+
+def test_a_model_the_template_cannot_render_is_accepted_then_bounced(
+        server: InProcessServer) -> None:
+    """Postmark accepts the send and reports it as a TemplateRenderingFailed bounce: the
+    Bounce API, the message's Failed Status and Bounced event, and nothing delivered; in a
+    batch only that item fails, and the address stays active."""
+    api = server.api()
+    _templates(api)
+    unrenderable = _send(TemplateModel={"name": "x", "items": "not a list"})
+    r = api.post("/email/withTemplate", json=unrenderable)
+    assert r.status_code == 200, r.text
+    assert SendResponse(**r.json()).error_code == 0
+    message_id = r.json()["MessageID"]
+    batch = api.post("/email/batchWithTemplates", json={"Messages": [
+        _send(1), _send(2, TemplateModel={"items": 7})]})
+    assert [item["ErrorCode"] for item in batch.json()] == [0, 0]
+    wait_until(lambda: len(api.get("/bounces", params={"count": 10}).json()["Bounces"])
+               == 2, message="two TemplateRenderingFailed bounces")
+    bounces = api.get("/bounces", params={"count": 10}).json()["Bounces"]
+    assert sorted((b["Type"], b["TypeCode"], b["Email"], b["Inactive"]) for b in bounces) == [
+        ("TemplateRenderingFailed", 100010, "user0@example.com", False),
+        ("TemplateRenderingFailed", 100010, "user2@example.com", False)]
+    assert all("cannot be rendered" in b["Details"] for b in bounces)
+    details = api.get(f"/messages/outbound/{message_id}/details").json()
+    assert details["Status"] == "Failed"
+    assert [e["Type"] for e in details["MessageEvents"]] == ["Bounced"]
+    wait_until(lambda: api.get(f"/messages/outbound/{batch.json()[0]['MessageID']}"
+                               "/details").json()["Status"] == "Sent", message="delivered")
+    assert api.get("/message-streams/outbound/suppressions/dump").json() == {
+        "Suppressions": []}
 
 
 def test_a_template_send_to_a_suppressed_recipient_is_406(server: InProcessServer) -> None:

@@ -61,7 +61,9 @@ def _checked(conn: Transaction, data: Any, server_id: int,
     fields.update({"Subject": rendered.subject, "HtmlBody": rendered.html_body,
                    "TextBody": rendered.text_body})
     req = email_request(fields)
-    return to_submission(req, server_id, DeliveryType.LIVE, max_bytes), req.to
+    sub = to_submission(req, server_id, DeliveryType.LIVE, max_bytes)
+    sub.render_error = rendered.error
+    return sub, req.to
 
 
 def _one(db: Database, data: Any, server_id: int, max_bytes: int) -> tuple[Any, str]:
