@@ -21,7 +21,15 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from postlane.domain import bounce_testing, bounce_types, mime, payloads, rendering, verp
+from postlane.domain import (
+    bounce_testing,
+    bounce_types,
+    limits,
+    mime,
+    payloads,
+    rendering,
+    verp,
+)
 from postlane.domain.records import Message, Recipient, Server
 from postlane.domain.retry import RetryIn
 from postlane.domain.types import (
@@ -64,9 +72,9 @@ def _sandbox(conn: Transaction, server: Server, message: Message,
              pending: Sequence[Recipient]) -> None:
     """Delivered without sending: the event and the Delivery webhook a live delivery
     has, with the same payload builder."""
-    now = utcnow()
     if not pending:
         return
+    now = utcnow()
     messages.set_recipient_status(conn, [r.id for r in pending], RecipientStatus.SENT)
     for recipient in pending:
         messages.add_event(conn, message.id, recipient.address, EventType.DELIVERED, {
@@ -93,33 +101,29 @@ def _bounce_type_header(message: Message) -> str | None:
 def _test_bounces(conn: Transaction, loaded: _Loaded) -> list[Recipient]:
     """Bounce the recipients on the bounce-testing domain through the shared bounce
     step; returns the others, still to deliver."""
-    header = None
-    cases: list[bounce.BounceCase] = []
-    rest: list[Recipient] = []
-    for recipient in loaded.pending:
-        if not bounce_testing.is_testing(recipient.email):
-            rest.append(recipient)
-            continue
-        if not cases:
-            header = _bounce_type_header(loaded.message)
-        cases.append(bounce.BounceCase(loaded.server, loaded.message,
-                                       _test_bounce(loaded.message, recipient, header)))
-    if cases:
-        bounce.record_many(conn, cases)
-    return rest
+    testing = [r for r in loaded.pending if bounce_testing.is_testing(r.email)]
+    if not testing:
+        return loaded.pending
+    message = loaded.message
+    header = _bounce_type_header(message)
+    # The dump is the message, as text (PostgreSQL text holds no NUL).
+    content = limits.without_nul(rendering.raw(message).decode("utf-8", "replace"))
+    bounce.record_many(conn, [
+        bounce.BounceCase(loaded.server, message, _test_bounce(r, header, content))
+        for r in testing])
+    bounced = {r.id for r in testing}
+    return [r for r in loaded.pending if r.id not in bounced]
 
 
-def _test_bounce(message: Message, recipient: Recipient,
-                 header: str | None) -> bounce.BounceFacts:
+def _test_bounce(recipient: Recipient, header: str | None,
+                 content: str) -> bounce.BounceFacts:
     kind = bounce_testing.bounce_type(recipient.email, header) or bounce_testing.DEFAULT
     rule = bounce_types.deactivation(kind)
-    raw = rendering.raw(message)
     return bounce.BounceFacts(
         kind=kind, email=recipient.email,
         details=bounce_testing.details(recipient.address, kind),
         inactive=rule.inactive, can_activate=rule.can_activate, suppress=rule.suppress,
-        content=raw.decode("utf-8", "replace"), recipient_id=recipient.id,
-        address=recipient.address)
+        content=content, recipient_id=recipient.id, address=recipient.address)
 
 
 def _prepare(conn: Transaction, job: jobs.Job) -> _Loaded | None:
