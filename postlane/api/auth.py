@@ -16,10 +16,17 @@ SERVER_HEADER = "X-Postmark-Server-Token"
 ACCOUNT_HEADER = "X-Postmark-Account-Token"
 
 
+#: The server id of a POSTMARK_API_TEST send: none (ids start at 1), so a template
+#: lookup for it finds nothing.
+NO_SERVER = 0
+
+
 @dataclass(frozen=True)
 class ServerContext:
     server_id: int
     token: str
+    #: POSTMARK_API_TEST: validate and answer, store and send nothing (api.sends).
+    test: bool = False
 
 
 def _unauthorized(message: str) -> ApiError:
@@ -46,6 +53,8 @@ def _server_context(server_id: int | None, token: str) -> ServerContext:
 
 async def server_token(request: Request) -> ServerContext:
     token = _given_server_token(request)
+    if identity.is_api_test(token):  # a send-only token, even if a server had it
+        return _server_context(None, token)
     return _server_context(
         await _db(request).run(identity.api_server_id, _db(request), token), token)
 
@@ -53,8 +62,11 @@ async def server_token(request: Request) -> ServerContext:
 async def send_token(request: Request) -> ServerContext:
     """server_token for the send endpoints: a token seen before is taken from the app's
     SendTokens cache without a read, and checked again in the transaction that accepts
-    the message (services.sending.send_many), so a revoked one still fails (401)."""
+    the message (services.sending.send_many), so a revoked one still fails (401).
+    POSTMARK_API_TEST is accepted here, and only here, as a test context."""
     token = _given_server_token(request)
+    if identity.is_api_test(token):
+        return ServerContext(NO_SERVER, token, test=True)
     tokens: identity.SendTokens = request.app.state.send_tokens
     server_id = tokens.cached(token)
     if server_id is None:

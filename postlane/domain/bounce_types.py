@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from postlane.domain.types import SuppressionReason
+
 
 @dataclass(frozen=True)
 class BounceType:
@@ -87,6 +89,31 @@ BY_TYPE: dict[str, BounceType] = {bt.type: bt for bt in _TABLE}
 BY_TYPE[SEED_SMTP_API_ERROR.type] = SEED_SMTP_API_ERROR
 BY_CODE: dict[int, BounceType] = {bt.code: bt for bt in BY_TYPE.values()}
 ALL_TYPES: tuple[BounceType, ...] = (*_TABLE, SEED_SMTP_API_ERROR)
+
+
+@dataclass(frozen=True)
+class Deactivation:
+    """What a bounce of some type does to its address: Inactive and CanActivate on the
+    bounce, and the suppression it adds to the message's stream (None: none)."""
+
+    inactive: bool
+    can_activate: bool
+    suppress: SuppressionReason | None
+
+
+#: Postmark deactivates on hard bounces and spam complaints (a spam complaint's address
+#: cannot be reactivated); every other type leaves the address active.
+_DEACTIVATES: dict[str, Deactivation] = {
+    "HardBounce": Deactivation(True, True, SuppressionReason.HARD_BOUNCE),
+    "SpamComplaint": Deactivation(True, False, SuppressionReason.SPAM_COMPLAINT),
+}
+_STAYS_ACTIVE = Deactivation(False, False, None)
+
+
+def deactivation(kind: BounceType) -> Deactivation:
+    """The one home of "which bounces deactivate": received reports (domain.reports) and
+    bounce-testing addresses (domain.bounce_testing) both read it."""
+    return _DEACTIVATES.get(kind.type, _STAYS_ACTIVE)
 
 
 def smtp_api_error_type(labels: SmtpApiErrorLabels) -> BounceType:

@@ -22,7 +22,7 @@ from email.policy import compat32
 from email.utils import collapse_rfc2231_value
 from enum import StrEnum
 
-from postlane.domain import verp
+from postlane.domain import bounce_types, verp
 from postlane.domain.bounce_types import BY_TYPE, BounceType
 from postlane.domain.types import SuppressionReason
 from postlane.domain.verp import MESSAGE_ID_HEADER
@@ -123,13 +123,6 @@ FEEDBACK_TYPES: dict[str, str | None] = {
     "not-spam": None,
 }
 
-#: (Inactive, CanActivate, suppression) per type; every other type leaves the address active.
-_DEACTIVATES: dict[str, tuple[bool, bool, SuppressionReason | None]] = {
-    "HardBounce": (True, True, SuppressionReason.HARD_BOUNCE),
-    "SpamComplaint": (True, False, SuppressionReason.SPAM_COMPLAINT),
-}
-
-
 def effective_status(item: ReportItem) -> str:
     """The Status field, sharpened by the diagnostic when Status is only a class (x.0.0)
     or missing; a bare SMTP reply code gives at least the class."""
@@ -184,8 +177,9 @@ def verdict(item: ReportItem, summary: str = "") -> Verdict | None:
     kind = bounce_type(item)
     if kind is None:
         return None
-    inactive, can_activate, suppress = _DEACTIVATES.get(kind.type, (False, False, None))
-    return Verdict(kind, inactive, can_activate, suppress, details(item, summary))
+    rule = bounce_types.deactivation(kind)
+    return Verdict(kind, rule.inactive, rule.can_activate, rule.suppress,
+                   details(item, summary))
 
 
 # --- Parsing --------------------------------------------------------------------------

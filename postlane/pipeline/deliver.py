@@ -1,6 +1,9 @@
 """Delivery of screened recipients.
 
-Sandbox servers keep the message for viewing and deliver nothing. Live servers send
+A recipient on Postmark's bounce-testing domain (domain.bounce_testing) is never sent to,
+on any server: it bounces at once with the type its address names. Sandbox servers keep
+the message for viewing and deliver nothing, but report each recipient Delivered with a
+Delivery webhook, as Postmark does. Live servers send
 through a transport (smarthost relay or direct MX): a 250 is Delivered (with Delivery
 webhooks), a 5xx from the receiving server is a HardBounce that suppresses the address on
 the stream, and a 4xx or an unreachable server is Transient and retried on the delivery
@@ -14,16 +17,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
 
-from postlane.domain import bounce_types, mime, payloads, rendering, verp
+from postlane.domain import (
+    bounce_testing,
+    bounce_types,
+    limits,
+    mime,
+    payloads,
+    rendering,
+    verp,
+)
 from postlane.domain.records import Message, Recipient, Server
 from postlane.domain.retry import RetryIn
 from postlane.domain.types import (
     DeliveryType,
     EventType,
     RecipientStatus,
-    SuppressionReason,
     WebhookTrigger,
 )
 from postlane.outbound.smtp_client import RcptResult, Verdict
@@ -52,26 +64,81 @@ def _load(conn: Transaction, job: jobs.Job) -> _Loaded | None:
                    messages.recipients_of(conn, message.id, RecipientStatus.QUEUED))
 
 
-def _sandbox(conn: Transaction, message: Message, pending: Sequence[Recipient]) -> None:
+#: What a Sandbox delivery reports, in its event and its Delivery webhook's Details.
+SANDBOX_DETAILS = "Sandbox server: message stored, not sent."
+
+
+def _sandbox(conn: Transaction, server: Server, message: Message,
+             pending: Sequence[Recipient]) -> None:
+    """Delivered without sending: the event and the Delivery webhook a live delivery
+    has, with the same payload builder."""
+    if not pending:
+        return
+    now = utcnow()
     messages.set_recipient_status(conn, [r.id for r in pending], RecipientStatus.SENT)
     for recipient in pending:
         messages.add_event(conn, message.id, recipient.address, EventType.DELIVERED, {
-            "DeliveryMessage": "Sandbox server: message stored, not sent.",
+            "DeliveryMessage": SANDBOX_DETAILS,
             "DestinationServer": "sandbox", "DestinationIP": "",
-        })
+        }, now)
+    notify.enqueue_many(conn, [notify.Notice(
+        server, message.stream, WebhookTrigger.DELIVERY, "Delivery",
+        functools.partial(_delivery_payload, message, recipient.address, now))
+        for recipient in pending])
+
+
+def _delivery_payload(message: Message, address: str, at: datetime,
+                      _include_content: bool) -> dict[str, Any]:
+    return payloads.delivery(message, address, at, SANDBOX_DETAILS)
+
+
+def _bounce_type_header(message: Message) -> str | None:
+    if message.raw is not None:
+        return bounce_testing.raw_header_value(message.raw)
+    return bounce_testing.header_value(message.headers)
+
+
+def _test_bounces(conn: Transaction, loaded: _Loaded) -> list[Recipient]:
+    """Bounce the recipients on the bounce-testing domain through the shared bounce
+    step; returns the others, still to deliver."""
+    testing = [r for r in loaded.pending if bounce_testing.is_testing(r.email)]
+    if not testing:
+        return loaded.pending
+    message = loaded.message
+    header = _bounce_type_header(message)
+    # The dump is the message, as text (PostgreSQL text holds no NUL).
+    content = limits.without_nul(rendering.raw(message).decode("utf-8", "replace"))
+    bounce.record_many(conn, [
+        bounce.BounceCase(loaded.server, message, _test_bounce(r, header, content))
+        for r in testing])
+    bounced = {r.id for r in testing}
+    return [r for r in loaded.pending if r.id not in bounced]
+
+
+def _test_bounce(recipient: Recipient, header: str | None,
+                 content: str) -> bounce.BounceFacts:
+    kind = bounce_testing.bounce_type(recipient.email, header) or bounce_testing.DEFAULT
+    rule = bounce_types.deactivation(kind)
+    return bounce.BounceFacts(
+        kind=kind, email=recipient.email,
+        details=bounce_testing.details(recipient.address, kind),
+        inactive=rule.inactive, can_activate=rule.can_activate, suppress=rule.suppress,
+        content=content, recipient_id=recipient.id, address=recipient.address)
 
 
 def _prepare(conn: Transaction, job: jobs.Job) -> _Loaded | None:
-    """Sandbox and vanished messages finish here, in one transaction; Live ones go on."""
+    """Test bounces, Sandbox and vanished messages finish here, in one transaction; Live
+    ones go on with the recipients left to send to."""
     loaded = _load(conn, job)
     if loaded is None:
         jobs.complete(conn, job)
         return None
-    if loaded.server.delivery_type is DeliveryType.SANDBOX or not loaded.pending:
-        _sandbox(conn, loaded.message, loaded.pending)
+    rest = _test_bounces(conn, loaded)
+    if loaded.server.delivery_type is DeliveryType.SANDBOX or not rest:
+        _sandbox(conn, loaded.server, loaded.message, rest)
         jobs.complete(conn, job)
         return None
-    return loaded
+    return replace(loaded, pending=rest)
 
 
 async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, signer: verp.Signer,
@@ -147,11 +214,12 @@ def _delivered(conn: Transaction, server: Server, message: Message, recipient: R
 
 def _hard_bounce(conn: Transaction, server: Server, message: Message, recipient: Recipient,
                  result: RcptResult) -> None:
+    kind = bounce_types.BY_TYPE["HardBounce"]
+    rule = bounce_types.deactivation(kind)
     bounce.record(conn, server, message, bounce.BounceFacts(
-        kind=bounce_types.BY_TYPE["HardBounce"], email=recipient.email,
-        details=f"{result.server}: {result.summary}", inactive=True, can_activate=True,
-        suppress=SuppressionReason.HARD_BOUNCE, recipient_id=recipient.id,
-        content=result.summary, address=recipient.address))
+        kind=kind, email=recipient.email, details=f"{result.server}: {result.summary}",
+        inactive=rule.inactive, can_activate=rule.can_activate, suppress=rule.suppress,
+        recipient_id=recipient.id, content=result.summary, address=recipient.address))
 
 
 def _unsupported(conn: Transaction, server: Server, message: Message, recipient: Recipient,

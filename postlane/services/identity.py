@@ -13,6 +13,14 @@ from postlane.domain.records import Identity, Server
 from postlane.store import Transaction, servers, tokens
 from postlane.store.database import Database
 
+#: Postmark's published test token: a send with it is validated and answered, never
+#: stored or sent; it opens no other endpoint (api.auth).
+API_TEST_TOKEN = "POSTMARK_API_TEST"
+
+
+def is_api_test(token: str) -> bool:
+    return token == API_TEST_TOKEN
+
 
 def _server_for_token(conn: Transaction, token: str) -> Server | None:
     server_id = tokens.server_id_for_token(conn, token)
