@@ -120,8 +120,9 @@ def pixel(url: str) -> str:
 
 def _with_pixel(text: str, url: str) -> str:
     ends = list(_BODY_END.finditer(text))
-    if not ends:
-        return text + pixel(url)
+    if not ends:  # after the content, before the line break that ends the part
+        content = text.rstrip()
+        return content + pixel(url) + text[len(content):]
     at = ends[-1].start()
     return text[:at] + pixel(url) + text[at:]
 

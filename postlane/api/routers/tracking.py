@@ -3,7 +3,6 @@ pixel, tracked links), and the Messages API's opens and clicks searches."""
 
 from __future__ import annotations
 
-import base64
 import functools
 from typing import Any
 
@@ -18,8 +17,11 @@ from postlane.store.database import Database
 
 router = APIRouter()
 
-#: A transparent 1x1 GIF.
-PIXEL = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+#: A transparent 1x1 GIF (43 bytes): header, screen of 1x1 with a two-colour table,
+#: transparency, the image and its LZW data (clear, pixel 0, end), trailer.
+PIXEL = bytes.fromhex(
+    "474946383961 01000100800000 000000ffffff 21f9040100000000 2c000000000100010000"
+    " 0202440100 3b")
 
 #: Neither the pixel nor the redirect may be cached: each fetch is an open or a click.
 _NO_STORE = {"Cache-Control": "no-store, no-cache, must-revalidate, max-age=0",
