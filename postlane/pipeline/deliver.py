@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ from postlane.pipeline import bounce, notify
 from postlane.store import Transaction, jobs, messages, servers
 from postlane.store.group_commit import GroupCommitter
 from postlane.store.schema import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,13 @@ async def _send_tracked(transport: Transport, signer: verp.Signer, message: Mess
     by_address = {r.address: r for r in pending}
 
     def copy(recipient: Recipient) -> bytes:
-        tracked = tracking.rewrite(base, what, urls.open_url(message.id, recipient.id),
-                                   functools.partial(urls.click_url, message.id, recipient.id))
+        try:
+            tracked = tracking.rewrite(base, what, urls.open_url(message.id, recipient.id),
+                                       functools.partial(urls.click_url, message.id,
+                                                         recipient.id))
+        except Exception:  # a message the email package cannot rebuild: sent untracked
+            log.exception("message %s could not be rewritten for tracking", message.id)
+            tracked = base
         return mime.for_delivery(tracked, message.id)
 
     parts = await asyncio.gather(*(

@@ -10,6 +10,7 @@ the URL carries.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ from postlane.services.user_agents import read
 from postlane.store import Transaction, messages, servers
 from postlane.store import tracking as store
 from postlane.store.schema import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def clicked(conn: Transaction, key: bytes, text: str, visit: Visit) -> str | Non
     if hit is None:
         return None
     token, found = hit
-    found_links = tracking.links(rendering.raw(found.message))
+    found_links = _links(found.message)
     if token.link >= len(found_links):
         return None
     link = found_links[token.link]
@@ -112,6 +115,16 @@ def clicked(conn: Transaction, key: bytes, text: str, visit: Visit) -> str | Non
     notify.enqueue(conn, found.server, found.message.stream, WebhookTrigger.CLICK, "Click",
                    functools.partial(_click_payload, record))
     return link.url
+
+
+def _links(message: Message) -> list[tracking.Link]:
+    """The message's links as deliver numbered them; none when it cannot be read (a
+    message deliver could not rewrite went out untracked)."""
+    try:
+        return tracking.links(rendering.raw(message))
+    except Exception:
+        log.exception("links of message %s could not be read", message.id)
+        return []
 
 
 def _open_payload(record: Open, _include_content: bool) -> dict[str, Any]:

@@ -259,3 +259,22 @@ def test_a_sandbox_server_keeps_mail_untracked_and_tracking_routes_need_no_token
     assert anonymous.get("/track/open/o0.1.0190c0de-7b1e-7aaa-8bbb-123456789abc."
                          + "0" * 32).status_code == 404
     assert anonymous.get("/messages/outbound/opens").status_code == 401
+
+
+def test_the_servers_open_and_click_hook_urls_get_the_records(
+        live: Live, receiver: WebhookReceiver) -> None:
+    """OpenHookUrl (with the server's PostFirstOpenOnly) and ClickHookUrl, the legacy
+    hooks, as BounceHookUrl and DeliveryHookUrl are."""
+    _settings(live, OpenHookUrl=receiver.url, ClickHookUrl=receiver.url,
+              PostFirstOpenOnly=True)
+    message_id = live.send("ann@example.net", TrackOpens=True, TrackLinks="HtmlOnly")
+    [link, pixel] = tracked(live.received("ann@example.net")["text/html"])
+    assert live.public.get(pixel).status_code == 200
+    assert live.public.get(pixel).status_code == 200
+    assert live.public.get(link).status_code == 302
+    wait_until(_of_type(receiver, "Click"), message="the Click record")
+    [opened] = wait_until(_of_type(receiver, "Open"), message="the Open record")
+    assert opened["FirstOpen"] and opened["MessageID"] == message_id
+    deliveries = live.api.get("/webhook-deliveries").json()["Deliveries"]
+    assert sorted(d["RecordType"] for d in deliveries) == ["Click", "Open"]
+    assert all(d["WebhookID"] is None for d in deliveries)
