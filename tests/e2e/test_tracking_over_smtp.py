@@ -2,7 +2,7 @@
 and X-PM-TrackLinks reaches a real MX peer with its recipient's pixel and tracked links
 pointing at the running server's API (PUBLIC_URL unset: its own URL); fetching them over
 HTTP answers the GIF and the redirect, a real webhook receiver gets Postmark's Open and
-Click records, and postmark-python reads the opens and clicks searches."""
+Click records, and postmark-python and postmarker read the opens and clicks searches."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import httpx
 import pytest
 from postmark import sync
 from postmark.models.outbound.enums import MessageEventType
+from postmarker.core import PostmarkClient
 
 from tests.support.dns_server import ZoneServer
 from tests.support.harness import (
@@ -121,6 +122,15 @@ def test_opens_and_clicks_of_smtp_mail_reach_webhooks_and_the_sdk(
         assert client.outbound.list_message_clicks(message_id).total == 2
         assert client.outbound.list_clicks(os_family="Windows").total == 0
         details = client.outbound.get(message_id)
+    # postmarker sends Postmark's reference spelling of the filters (client_family).
+    marker = PostmarkClient(server_token=token, root_api_url=running.api_url + "/", timeout=30)
+    try:
+        [seen] = marker.messages.outbound.opens.all(client_family="Firefox", platform="desktop")
+        assert seen.MessageID == message_id and seen.FirstOpen is True
+        assert marker.messages.outbound.opens.all(os_family="iOS") == []
+        assert marker.messages.outbound.opens.get(message_id)["TotalCount"] == 1
+    finally:
+        marker.session.close()
     kinds = {event.type for event in details.message_events}
     assert {MessageEventType.DELIVERED, MessageEventType.OPENED,
             MessageEventType.LINK_CLICKED} <= kinds

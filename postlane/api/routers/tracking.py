@@ -77,21 +77,25 @@ async def track_click(token: str, request: Request) -> Response:
 _READERS = ("recipient", "tag", "client_name", "client_company", "client_family", "os_name",
             "os_company", "os_family", "platform", "country", "region", "city")
 _SEARCH = [*openapi.paging(),
-           *(openapi.query(name.replace("_", "")) for name in _READERS),
+           *(openapi.query(name) for name in _READERS),
            openapi.query("messagestream"),
            openapi.query("fromdate", "date"), openapi.query("todate", "date")]
 
 
+def _given(request: Request, name: str) -> str | None:
+    """A filter as Postmark's reference spells it (client_name, as postmarker sends it)
+    or as postmark-python does (clientName); query keys are case-insensitive."""
+    return deps.query(request, name) or deps.query(request, name.replace("_", ""))
+
+
 def _filters(request: Request) -> dict[str, Any]:
-    """Postmark's filters (clientName, osFamily, ...: query keys are case-insensitive).
-    Country, region and city match nothing but an empty value: Postlane keeps no
-    location."""
-    filters: dict[str, Any] = {name: deps.query(request, name.replace("_", ""))
-                               for name in _READERS[:9]}
+    """Postmark's filters. Country, region and city match nothing but an empty value:
+    Postlane keeps no location."""
+    filters: dict[str, Any] = {name: _given(request, name) for name in _READERS[:9]}
     filters["stream"] = deps.query(request, "messagestream")
     filters["from_date"] = deps.query_date(request, "fromdate")
     filters["to_date"] = deps.query_date(request, "todate", end_of_day=True)
-    if any(deps.query(request, name) for name in _READERS[9:]):
+    if any(_given(request, name) for name in _READERS[9:]):
         filters["message_id"] = "-"  # no record has a location: none matches
     return filters
 
