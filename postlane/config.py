@@ -133,6 +133,13 @@ class Settings(BaseModel):
     #: in the database, so restarts and every process of a scale-out share it. Setting
     #: (or changing) it makes tokens already sent unverifiable: their reports go unmatched.
     verp_secret: str | None = None
+    #: Base URL of the API as recipients reach it: the open pixel and tracked links point
+    #: at ``<public_url>/track/...``. Unset: api_url (fine on one machine, not for mail
+    #: that leaves it).
+    public_url: str | None = None
+    #: Key that signs tracking tokens. Unset: a random key made once and kept in the
+    #: database (as the VERP key). Changing it makes the links of mail already sent 404.
+    tracking_secret: str | None = None
     #: Largest report the bounce MX accepts (552 5.3.4 over it, SIZE advertised). DSNs
     #: often return the whole original message, so this matches the 10 MiB submission
     #: limit: a report about any message we sent still fits.
@@ -191,6 +198,10 @@ class Settings(BaseModel):
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
+
+    @property
+    def tracking_base_url(self) -> str:
+        return (self.public_url or self.api_url).rstrip("/")
 
     @property
     def auth_requires_tls(self) -> bool:

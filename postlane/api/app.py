@@ -18,6 +18,7 @@ from postlane.api.routers import (
     servers,
     suppressions,
     templates,
+    tracking,
     webhooks,
 )
 from postlane.asgi.normalize import NormalizeRequest
@@ -43,7 +44,7 @@ def create_app(db: Database, settings: Settings,
 
     errors.install(app)
     for module in (email, email_templates, bounces, suppressions, servers, message_streams,
-                   webhooks, templates, messages, health):
+                   webhooks, templates, tracking, messages, health):
         app.include_router(module.router)
     openapi.install(app)
     openapi.install_docs(app)

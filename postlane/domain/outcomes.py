@@ -112,7 +112,9 @@ def rule(status: MessageStatus | None) -> Rule:
 # - Delivered and Transient (a retryable failure, retried): DeliveryMessage,
 #   DestinationServer, DestinationIP;
 # - Bounced (a permanent failure, given up retries, a bounce report, and a suppressed
-#   recipient under the SMTP API Error: each has its bounce): Summary, BounceID.
+#   recipient under the SMTP API Error: each has its bounce): Summary, BounceID;
+# - Opened (a tracked message's pixel fetched): Summary; LinkClicked: Summary, Link,
+#   ClickLocation (postmark.js's OpenEvent and ClickEvent).
 #
 # What Postmark has no message event for is left out: a suppressed recipient dropped
 # without a bounce (Postmark tells the sender in the send's answer, not in the history), a
@@ -138,6 +140,8 @@ _SHOWN: dict[EventType, tuple[PostmarkEventType, tuple[str, ...]]] = {
     EventType.DELIVERED: (PostmarkEventType.DELIVERED, _DELIVERY_KEYS),
     EventType.TRANSIENT: (PostmarkEventType.TRANSIENT, _DELIVERY_KEYS),
     EventType.BOUNCED: (PostmarkEventType.BOUNCED, ("Summary", "BounceID")),
+    EventType.OPENED: (PostmarkEventType.OPENED, ("Summary",)),
+    EventType.LINK_CLICKED: (PostmarkEventType.LINK_CLICKED, ("Summary", "Link", "ClickLocation")),
 }
 
 #: Where a Postmark Details key is read from in Postlane's stored details, first found

@@ -13,8 +13,11 @@ from typing import Any
 from postlane.domain import addresses, outcomes, rendering
 from postlane.domain.records import (
     Bounce,
+    Click,
+    Engagement,
     Message,
     MessageEvent,
+    Open,
     Server,
     Stream,
     Suppression,
@@ -81,6 +84,36 @@ def delivery(message: Message, recipient: str, delivered_at: datetime,
         "Details": details,
         "Metadata": message.metadata or {},
     }
+
+
+def _geo(ip: str) -> dict[str, str]:
+    """Postmark's Geo block: Postlane has no location database, so only the IP is known."""
+    return {"CountryISOCode": "", "Country": "", "RegionISOCode": "", "Region": "",
+            "City": "", "Zip": "", "Coords": "", "IP": ip}
+
+
+def _engagement(row: Engagement) -> dict[str, Any]:
+    return {
+        "Client": dict(row.client), "OS": dict(row.os), "Platform": row.platform,
+        "UserAgent": row.user_agent, "Geo": _geo(row.ip), "MessageID": row.message_id,
+        "MessageStream": row.stream, "ReceivedAt": iso(row.received_at), "Tag": row.tag,
+        "Recipient": row.recipient, "Metadata": row.metadata or {},
+    }
+
+
+def open_record(row: Open) -> dict[str, Any]:
+    """Postmark's Open record: the Open webhook's payload and an entry of the opens
+    search. ReadSeconds is 0: a pixel fetch tells when a message was opened, not how long
+    it was read."""
+    return {"RecordType": "Open", "FirstOpen": row.first_open, **_engagement(row),
+            "ReadSeconds": 0}
+
+
+def click_record(row: Click) -> dict[str, Any]:
+    """Postmark's Click record: the Click webhook's payload and an entry of the clicks
+    search."""
+    return {"RecordType": "Click", "ClickLocation": row.click_location,
+            "OriginalLink": row.original_link, **_engagement(row)}
 
 
 def suppression(row: Suppression) -> dict[str, Any]:

@@ -205,6 +205,40 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Engagement:
+    """An open or a click of a tracked message, with the message's fields that Postmark's
+    Open and Click records carry (read with it)."""
+
+    id: int
+    server_id: int
+    message_id: str
+    recipient_id: int
+    recipient: str
+    user_agent: str
+    #: {"Name", "Company", "Family"}, as the User-Agent was read.
+    client: dict[str, str]
+    os: dict[str, str]
+    platform: str
+    ip: str
+    received_at: datetime
+    stream: str
+    tag: str
+    metadata: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Open(Engagement):
+    first_open: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Click(Engagement):
+    original_link: str
+    #: "HTML" or "Text" (Postmark's ClickLocation).
+    click_location: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MessageEvent:
     """One entry of a message's history (Postmark's MessageEvents)."""
 

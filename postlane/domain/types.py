@@ -53,6 +53,9 @@ class EventType(StrEnum):
     DELIVERED = "Delivered"
     BOUNCED = "Bounced"
     TRANSIENT = "Transient"
+    #: A tracked message opened (its pixel fetched) or one of its links clicked.
+    OPENED = "Opened"
+    LINK_CLICKED = "LinkClicked"
     #: Postlane's own: a suppressed recipient dropped without a bounce.
     SUPPRESSED = "Suppressed"
     #: Postlane's own: a step ran out of attempts and left the recipient Failed.

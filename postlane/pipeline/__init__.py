@@ -2,12 +2,15 @@
 
 One job kind per step, in flow order::
 
-    screen (suppressions; the seed) -> deliver (Sandbox | relay | MX) -> notify (webhooks)
+    screen (suppressions; the seed) -> deliver (tracking: pixel and links, per recipient;
+    Sandbox | relay | MX) -> notify (webhooks)
     dsn (received bounce reports -> bounces -> notify)
 
-The kinds still to come take their places in ``STAGES``: render and track (templates,
-pixel, links, unsubscribe) and sign (DKIM) between screen and deliver; inbound (parse ->
-inbound webhook) beside dsn.
+Open and link tracking is part of deliver, not a kind of its own: a tracked message's
+bytes differ per recipient, and deliver is where each recipient's copy is made (after
+the REST message is composed, domain.rendering). The kinds still to come take their
+places in ``STAGES``: sign (DKIM) between screen and deliver; inbound (parse -> inbound
+webhook) beside dsn.
 
 For each kind: its step, the batch form of the step where there is one, its retry
 schedule, the kinds it may queue next, and what a job of the kind leaves on its message
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from postlane.config import Settings
-from postlane.domain import retry, verp
+from postlane.domain import retry, tracking_urls, verp
 from postlane.domain.jobs import Job
 from postlane.domain.types import JobKind
 from postlane.outbound.transports import Transport
@@ -103,8 +106,11 @@ def _screen_many(conn: Transaction, batch: Sequence[Job], settings: Settings) ->
 
 async def _deliver(res: Resources, job: Job) -> None:
     key = await res.db.run(signing_keys.verp_key, res.db, res.settings.verp_secret)
+    tracking_key = await res.db.run(signing_keys.tracking_key, res.db,
+                                    res.settings.tracking_secret)
     await deliver.run(res.tx, job, res.transport, verp.Signer(key, res.settings.bounce_domain),
-                      BY_KIND[JobKind.DELIVER].retry_in(res.settings.retry_scale))
+                      BY_KIND[JobKind.DELIVER].retry_in(res.settings.retry_scale),
+                      tracking_urls.Urls(tracking_key, res.settings.tracking_base_url))
 
 
 async def _notify(res: Resources, job: Job) -> None:

@@ -15,7 +15,9 @@ gave no result for is retried like a 4xx, so none is ever left Queued by a deliv
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -28,6 +30,8 @@ from postlane.domain import (
     mime,
     payloads,
     rendering,
+    tracking,
+    tracking_urls,
     verp,
 )
 from postlane.domain.records import Message, Recipient, Server
@@ -44,6 +48,8 @@ from postlane.pipeline import bounce, notify
 from postlane.store import Transaction, jobs, messages, servers
 from postlane.store.group_commit import GroupCommitter
 from postlane.store.schema import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,16 +148,46 @@ def _prepare(conn: Transaction, job: jobs.Job) -> _Loaded | None:
 
 
 async def run(tx: GroupCommitter, job: jobs.Job, transport: Transport, signer: verp.Signer,
-              retry_in: RetryIn) -> None:
+              retry_in: RetryIn, urls: tracking_urls.Urls | None = None) -> None:
     """``retry_in`` is the registry's schedule for deliver jobs (pipeline.Stage);
-    ``signer`` makes each recipient's return path."""
+    ``signer`` makes each recipient's return path; ``urls`` each recipient's tracking
+    URLs, for a message with open or link tracking (domain.tracking.plan)."""
     loaded = await tx.submit(functools.partial(_prepare, job=job))
     if loaded is None:
         return
-    message = loaded.message
-    raw = mime.for_delivery(rendering.raw(message), message.id)
-    results = await _send_each(transport, signer, message, loaded.pending, raw)
+    message, server = loaded.message, loaded.server
+    what = tracking.plan(server.track_opens, server.track_links, message.track_opens,
+                         message.track_links)
+    if what.any and urls is not None:
+        results = await _send_tracked(transport, signer, message, loaded.pending, what, urls)
+    else:
+        raw = mime.for_delivery(rendering.raw(message), message.id)
+        results = await _send_each(transport, signer, message, loaded.pending, raw)
     await tx.submit(functools.partial(_record, job=job, results=results, retry_in=retry_in))
+
+
+async def _send_tracked(transport: Transport, signer: verp.Signer, message: Message,
+                        pending: Sequence[Recipient], what: tracking.Plan,
+                        urls: tracking_urls.Urls) -> dict[str, RcptResult]:
+    """A tracked message differs per recipient (its pixel and links carry his token), so
+    each recipient gets his own copy in his own transaction, all at once."""
+    base = rendering.raw(message)
+    by_address = {r.address: r for r in pending}
+
+    def copy(recipient: Recipient) -> bytes:
+        try:
+            tracked = tracking.rewrite(base, what, urls.open_url(message.id, recipient.id),
+                                       functools.partial(urls.click_url, message.id,
+                                                         recipient.id))
+        except Exception:  # a message the email package cannot rebuild: sent untracked
+            log.exception("message %s could not be rewritten for tracking", message.id)
+            tracked = base
+        return mime.for_delivery(tracked, message.id)
+
+    parts = await asyncio.gather(*(
+        transport.send_each([(signer.return_path(message.id, r.email), [address])], copy(r))
+        for address, r in by_address.items()))
+    return {rcpt: result for part in parts for rcpt, result in part.items()}
 
 
 async def _send_each(transport: Transport, signer: verp.Signer, message: Message,

@@ -31,6 +31,9 @@ class Notice:
     trigger: WebhookTrigger
     record_type: str
     build: Callable[[bool], dict[str, Any]]
+    #: For an Open: whether it is the recipient's first. Targets that post first opens
+    #: only (a webhook's Open PostFirstOpenOnly, the server's for OpenHookUrl) skip others.
+    first_open: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,23 +81,30 @@ def _targets(notice: Notice, hooks: Sequence[Webhook]) -> list[Target]:
     targets: list[Target] = []
     for hook in hooks:
         trigger = hook.trigger(notice.trigger.value)
+        if not notice.first_open and trigger.get("PostFirstOpenOnly"):
+            continue
         if trigger.get("Enabled"):
             targets.append(Target(hook.id, hook.url, hook.http_auth,
                                   list(hook.http_headers or []),
                                   bool(trigger.get("IncludeContent"))))
     legacy = _legacy_target(notice.server, notice.trigger)
-    if legacy is not None:
+    if legacy is not None and (notice.first_open or not notice.server.post_first_open_only):
         targets.append(legacy)
     return targets
 
 
 def _legacy_target(server: Server, trigger: WebhookTrigger) -> Target | None:
-    """The server's own hook URL for the trigger (BounceHookUrl, DeliveryHookUrl), and its
+    """The server's own hook URL for the trigger (BounceHookUrl, DeliveryHookUrl,
+    OpenHookUrl, ClickHookUrl), and its
     "include content" switch; None when it has none."""
     if trigger in (WebhookTrigger.BOUNCE, WebhookTrigger.SPAM_COMPLAINT):
         url, include = server.bounce_hook_url, server.include_bounce_content_in_hook
     elif trigger is WebhookTrigger.DELIVERY:
         url, include = server.delivery_hook_url, False
+    elif trigger is WebhookTrigger.OPEN:
+        url, include = server.open_hook_url, False
+    elif trigger is WebhookTrigger.CLICK:
+        url, include = server.click_hook_url, False
     else:
         return None
     return Target(None, url, None, [], bool(include)) if url else None
@@ -166,7 +176,8 @@ _SETTLED = (DeliveryState.DELIVERED, DeliveryState.CANCELLED)
 #: takes spam complaints too): one entry for each that _legacy_target serves.
 _LEGACY_TRIGGERS = {"Bounce": WebhookTrigger.BOUNCE,
                     "SpamComplaint": WebhookTrigger.SPAM_COMPLAINT,
-                    "Delivery": WebhookTrigger.DELIVERY}
+                    "Delivery": WebhookTrigger.DELIVERY, "Open": WebhookTrigger.OPEN,
+                    "Click": WebhookTrigger.CLICK}
 
 
 def _current_target(conn: Transaction, delivery: WebhookDelivery,

@@ -270,6 +270,43 @@ jobs = _int_keyed(
     sa.Index(None, "kind", "ref"),
 )
 
+def _engagement(name: str, *items: Any) -> sa.Table:
+    """An open or a click of a tracked message: who (recipient), with what (the User-Agent
+    and what it was read as), from where; deleted with its message."""
+    return _int_keyed(
+        name,
+        sa.Column("server_id", BigId, sa.ForeignKey("servers.id", ondelete="CASCADE"),
+                  nullable=False),
+        sa.Column("message_id", sa.String(36),
+                  sa.ForeignKey("messages.id", ondelete="CASCADE"), nullable=False,
+                  index=True),
+        sa.Column("recipient_id", BigId, nullable=False),
+        sa.Column("recipient", sa.String(320), nullable=False),
+        sa.Column("user_agent", sa.Text, nullable=False, default=""),
+        #: {"Name", "Company", "Family"} of the client and of its OS, as parsed.
+        sa.Column("client", sa.JSON, nullable=False, default=dict),
+        sa.Column("os", sa.JSON, nullable=False, default=dict),
+        sa.Column("platform", sa.String(20), nullable=False, default="Unknown"),
+        sa.Column("ip", sa.String(64), nullable=False, default=""),
+        *items,
+        sa.Column("received_at", UTCDateTime(), nullable=False),
+        sa.Index(None, "server_id", "received_at"),
+    )
+
+
+#: Opens of tracked messages (the open pixel fetched).
+opens = _engagement(
+    "opens",
+    sa.Column("first_open", sa.Boolean, nullable=False, default=False),
+)
+
+#: Clicks of tracked links.
+clicks = _engagement(
+    "clicks",
+    sa.Column("original_link", sa.Text, nullable=False),
+    sa.Column("click_location", sa.String(8), nullable=False),
+)
+
 #: Bounce and complaint reports received by the inbound listener, kept whatever their fate.
 inbound_reports = _int_keyed(
     "inbound_reports",

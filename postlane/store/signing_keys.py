@@ -21,6 +21,8 @@ from postlane.store.schema import signing_keys, utcnow
 
 #: The key of VERP return paths (postlane.domain.verp).
 VERP = "verp"
+#: The key of open and click tracking tokens (postlane.domain.tracking_urls).
+TRACKING = "tracking"
 
 #: A stored key never changes, so each process reads it once per database.
 _cache: weakref.WeakKeyDictionary[Database, dict[str, bytes]] = weakref.WeakKeyDictionary()
@@ -56,14 +58,24 @@ def verp_key_in(conn: Connection, configured: str | None) -> bytes:
 
 def verp_key(db: Database, configured: str | None) -> bytes:
     """:func:`verp_key_in` in a transaction of its own, read once per process."""
+    return _key(db, VERP, configured)
+
+
+def tracking_key(db: Database, configured: str | None) -> bytes:
+    """The tracking tokens' key: ``configured`` (settings.tracking_secret) when set, else
+    the stored one, read once per process."""
+    return _key(db, TRACKING, configured)
+
+
+def _key(db: Database, name: str, configured: str | None) -> bytes:
     if configured:
         return configured.encode()
     known = _cache.setdefault(db, {})
-    if VERP not in known:
+    if name not in known:
         with db.read() as conn:  # the usual case: no write lock taken
-            stored = _read(conn, VERP)
+            stored = _read(conn, name)
         if stored is None:
             with db.write() as conn:
-                stored = get_or_create(conn, VERP)
-        known[VERP] = stored.encode()
-    return known[VERP]
+                stored = get_or_create(conn, name)
+        known[name] = stored.encode()
+    return known[name]

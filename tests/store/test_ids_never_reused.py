@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from postlane.store.database import Database
 from postlane.store.schema import (
     bounces,
+    clicks,
     inbound_reports,
     jobs,
     message_events,
     messages,
     metadata,
+    opens,
     recipients,
     servers,
     suppressions,
@@ -66,10 +68,17 @@ ROWS: dict[str, Row] = {
     "templates": lambda sid, mid, n: {
         "server_id": sid, "name": f"T{n}", "template_type": "Standard", "subject": "s",
         "text_body": "t", "active": True, "created_at": utcnow()},
+    "opens": lambda sid, mid, n: {
+        "server_id": sid, "message_id": mid, "recipient_id": n,
+        "recipient": f"r{n}@example.com", "first_open": n == 1, "received_at": utcnow()},
+    "clicks": lambda sid, mid, n: {
+        "server_id": sid, "message_id": mid, "recipient_id": n,
+        "recipient": f"r{n}@example.com", "original_link": "https://example.com/",
+        "click_location": "HTML", "received_at": utcnow()},
 }
 TABLES = {t.name: t for t in (servers, recipients, message_events, suppressions, bounces,
                               webhooks, webhook_deliveries, jobs, inbound_reports,
-                              templates)}
+                              templates, opens, clicks)}
 
 
 def integer_keyed() -> set[str]:

@@ -81,6 +81,13 @@ def test_every_shown_event_type_is_one_postmark_python_accepts() -> None:
     (EventType.BOUNCED, {"Summary": "550 unknown", "BounceID": 7, "Type": "HardBounce",
                          "SuppressionReason": "ManualSuppression"},
      ("Bounced", {"Summary": "550 unknown", "BounceID": "7"})),
+    # Tracking: postmark.js's OpenEvent and ClickEvent details.
+    (EventType.OPENED, {"Summary": "Email opened with Chrome 1"},
+     ("Opened", {"Summary": "Email opened with Chrome 1"})),
+    (EventType.LINK_CLICKED, {"Summary": "Link clicked with Chrome 1",
+                              "Link": "https://example.com/", "ClickLocation": "HTML"},
+     ("LinkClicked", {"Summary": "Link clicked with Chrome 1", "Link": "https://example.com/",
+                      "ClickLocation": "HTML"})),
 ])
 def test_shown_event_has_postmarks_type_and_details(
         kind: EventType, details: dict[str, object],

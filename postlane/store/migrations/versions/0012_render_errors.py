@@ -1,7 +1,7 @@
 """render_errors: why a template send's template could not be rendered (issue 10, item 3)
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-03 14:30:00.000000
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0008'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
