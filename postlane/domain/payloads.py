@@ -17,6 +17,7 @@ from postlane.domain.records import (
     MessageEvent,
     Server,
     Stream,
+    SubscriptionChange,
     Suppression,
     Webhook,
     WebhookDelivery,
@@ -80,6 +81,24 @@ def delivery(message: Message, recipient: str, delivered_at: datetime,
         "DeliveredAt": iso(delivered_at),
         "Details": details,
         "Metadata": message.metadata or {},
+    }
+
+
+def subscription_change(row: SubscriptionChange, include_content: bool = False) -> dict[str, Any]:
+    """The SubscriptionChange webhook's payload (the trigger has no content to include).
+    SuppressSending says which way it went; a removal has no SuppressionReason."""
+    return {
+        "RecordType": "SubscriptionChange",
+        "MessageID": row.message_id,
+        "ServerID": row.server_id,
+        "MessageStream": row.stream,
+        "ChangedAt": iso(row.changed_at),
+        "Recipient": row.email,
+        "Origin": row.origin.value,
+        "SuppressSending": row.reason is not None,
+        "SuppressionReason": row.reason.value if row.reason is not None else None,
+        "Tag": row.tag,
+        "Metadata": row.metadata or {},
     }
 
 
