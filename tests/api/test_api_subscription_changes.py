@@ -202,3 +202,21 @@ def test_without_a_listening_webhook_nothing_is_queued(server: InProcessServer) 
     assert _queued(server) == []
     with server.app.db.read() as conn:
         assert suppressions.count(conn, server.server_id) == 50
+
+
+def test_sandbox_bounce_testing_addresses_are_announced_through_the_pipeline(
+        server: InProcessServer, receiver: WebhookReceiver) -> None:
+    """The worker's own bounce step (Sandbox bounce-testing addresses): a hard bounce and a
+    spam complaint suppress and are announced with their message; a soft bounce is not."""
+    api = server.api()
+    _hook(api, receiver.url)
+    domain = "bounce-testing.postmarkapp.com"
+    sent = {name: _sent(api, f"{name}@{domain}") for name in ("HardBounce", "SpamComplaint",
+                                                             "SoftBounce")}
+    wait_until(lambda: len(receiver.bodies()) >= 2, message="two SubscriptionChange webhooks")
+    assert sorted(_brief(p) for p in _payloads(server)) == [
+        (f"hardbounce@{domain}", True, "HardBounce", "Recipient", sent["HardBounce"]),
+        (f"spamcomplaint@{domain}", True, "SpamComplaint", "Recipient",
+         sent["SpamComplaint"])]
+    assert sorted(b["Recipient"] for b in receiver.bodies()) == [f"hardbounce@{domain}",
+                                                                 f"spamcomplaint@{domain}"]
