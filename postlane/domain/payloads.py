@@ -20,6 +20,7 @@ from postlane.domain.records import (
     Open,
     Server,
     Stream,
+    SubscriptionChange,
     Suppression,
     Webhook,
     WebhookDelivery,
@@ -114,6 +115,24 @@ def click_record(row: Click) -> dict[str, Any]:
     search."""
     return {"RecordType": "Click", "ClickLocation": row.click_location,
             "OriginalLink": row.original_link, **_engagement(row)}
+
+
+def subscription_change(row: SubscriptionChange, include_content: bool = False) -> dict[str, Any]:
+    """The SubscriptionChange webhook's payload (the trigger has no content to include).
+    SuppressSending says which way it went; a removal has no SuppressionReason."""
+    return {
+        "RecordType": "SubscriptionChange",
+        "MessageID": row.message_id,
+        "ServerID": row.server_id,
+        "MessageStream": row.stream,
+        "ChangedAt": iso(row.changed_at),
+        "Recipient": row.email,
+        "Origin": row.origin.value,
+        "SuppressSending": row.reason is not None,
+        "SuppressionReason": row.reason.value if row.reason is not None else None,
+        "Tag": row.tag,
+        "Metadata": row.metadata or {},
+    }
 
 
 def suppression(row: Suppression) -> dict[str, Any]:

@@ -264,6 +264,23 @@ class Suppression:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionChange:
+    """An address added to (``reason`` set) or removed from (``reason`` None) a stream's
+    suppression list: what the SubscriptionChange webhook announces. ``message_id``,
+    ``tag`` and ``metadata`` are the message that caused it, when one did."""
+
+    server_id: int
+    stream: str
+    email: str
+    origin: SuppressionOrigin
+    reason: SuppressionReason | None
+    changed_at: datetime
+    message_id: str | None = None
+    tag: str | None = None
+    metadata: JsonObject | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NewBounce:
     """A bounce about to be stored: everything but the id the store gives it."""
 

@@ -16,8 +16,8 @@ from typing import Any
 from postlane.domain.bounce_types import BounceType
 from postlane.domain.records import Bounce, Message, NewBounce, Server
 from postlane.domain.types import EventType, RecipientStatus, SuppressionOrigin, SuppressionReason
-from postlane.pipeline import notify
-from postlane.store import Transaction, bounces, messages, suppressions
+from postlane.pipeline import notify, subscriptions
+from postlane.store import Transaction, bounces, messages
 from postlane.store.schema import utcnow
 
 
@@ -93,12 +93,12 @@ def _new_bounce(case: BounceCase, now: datetime) -> NewBounce:
 
 def _suppress(conn: Transaction, cases: Sequence[BounceCase]) -> None:
     """Where Postmark suppresses (hard bounce, spam complaint); an address already on the
-    list keeps its original reason."""
-    wanted: dict[tuple[int, str, SuppressionReason], list[str]] = {}
+    list keeps its original reason. The message is the SubscriptionChange's cause."""
+    wanted: dict[tuple[int, str, SuppressionReason], dict[str, Message]] = {}
     for case in cases:
         if case.facts.suppress is not None:
             wanted.setdefault((case.server.id, case.message.stream, case.facts.suppress),
-                              []).append(case.facts.email)
-    for (server_id, stream, reason), emails in wanted.items():
-        suppressions.add_many(conn, server_id, stream, emails, reason,
-                              SuppressionOrigin.RECIPIENT)
+                              {}).setdefault(case.facts.email, case.message)
+    for (server_id, stream, reason), causes in wanted.items():
+        subscriptions.suppress(conn, server_id, stream, causes, reason,
+                               SuppressionOrigin.RECIPIENT, causes)

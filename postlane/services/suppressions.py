@@ -1,7 +1,8 @@
 """Suppress and reactivate addresses on a stream, as customers do (API, dashboard, CSV).
 
 :func:`reactivate_address` is the one reactivation rule; the suppressions endpoints and
-Bounce activate both use it, each reporting a refusal in its own shape.
+Bounce activate both use it, each reporting a refusal in its own shape. Every change goes
+through pipeline.subscriptions, which announces it to SubscriptionChange webhooks.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from postlane.domain import addresses
 from postlane.domain.errors import SuppressionFinal
 from postlane.domain.suppression import customer_can_delete
 from postlane.domain.types import SuppressionOrigin, SuppressionReason
+from postlane.pipeline import subscriptions
 from postlane.services import streams as stream_service
 from postlane.store import Transaction, bounces, suppressions
 
@@ -36,8 +38,8 @@ def suppress(conn: Transaction, server_id: int, stream_id: str,
             continue
         valid.append(addresses.normalize(email))
         results.append(_result(email, "Suppressed"))
-    suppressions.add_many(conn, server_id, stream, valid, SuppressionReason.MANUAL,
-                          SuppressionOrigin.CUSTOMER)
+    subscriptions.suppress(conn, server_id, stream, valid, SuppressionReason.MANUAL,
+                           SuppressionOrigin.CUSTOMER)
     return results
 
 
@@ -49,7 +51,7 @@ def reactivate_address(conn: Transaction, server_id: int, stream: str, email: st
     if row is not None and not customer_can_delete(row.reason):
         raise SuppressionFinal(email)
     if row is not None:
-        suppressions.delete(conn, server_id, stream, email)
+        subscriptions.release(conn, server_id, stream, email, SuppressionOrigin.CUSTOMER)
     bounces.set_active(conn, server_id, stream, email)
 
 

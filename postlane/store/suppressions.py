@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -60,9 +60,30 @@ def add_many(conn: Connection, server_id: int, stream: str, emails: Iterable[str
     were new.
 
     Sorted, so concurrent imports take row locks in one order (PostgreSQL: no deadlock)."""
+    added = 0
+    for statement, rows in _inserts(conn, server_id, stream, emails, reason, origin):
+        added += conn.execute(statement, rows,
+                              execution_options={"preserve_rowcount": True}).rowcount
+    return added
+
+
+def add_new(conn: Connection, server_id: int, stream: str, emails: Iterable[str],
+            reason: SuppressionReason, origin: SuppressionOrigin) -> list[str]:
+    """:func:`add_many` that names the addresses it added (RETURNING: exact under
+    concurrent writers, where reading first would not be), for announcing them."""
+    added: list[str] = []
+    for statement, rows in _inserts(conn, server_id, stream, emails, reason, origin):
+        added += conn.execute(statement.returning(suppressions.c.email), rows).scalars()
+    return sorted(added)
+
+
+def _inserts(conn: Connection, server_id: int, stream: str, emails: Iterable[str],
+             reason: SuppressionReason, origin: SuppressionOrigin
+             ) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
+    """The ON CONFLICT DO NOTHING insert and its rows, chunk by chunk."""
     wanted = sorted(set(emails))
     if not wanted:
-        return 0
+        return
     dialect = conn.dialect.name
     if dialect == "postgresql":
         insert: Any = postgresql.insert(suppressions)
@@ -73,14 +94,10 @@ def add_many(conn: Connection, server_id: int, stream: str, emails: Iterable[str
     statement = insert.on_conflict_do_nothing(
         index_elements=[suppressions.c.server_id, suppressions.c.stream, suppressions.c.email])
     now = utcnow()
-    added = 0
     for start in range(0, len(wanted), _INSERT_CHUNK):
-        rows = [{"server_id": server_id, "stream": stream, "email": email,
-                 "reason": reason.value, "origin": origin.value, "created_at": now}
-                for email in wanted[start:start + _INSERT_CHUNK]]
-        added += conn.execute(statement, rows,
-                              execution_options={"preserve_rowcount": True}).rowcount
-    return added
+        yield statement, [{"server_id": server_id, "stream": stream, "email": email,
+                           "reason": reason.value, "origin": origin.value, "created_at": now}
+                          for email in wanted[start:start + _INSERT_CHUNK]]
 
 
 def delete(conn: Connection, server_id: int, stream: str, email: str) -> bool:

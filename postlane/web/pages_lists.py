@@ -92,6 +92,7 @@ async def _change(request: Request, server_id: int, remove: bool) -> Response:
     try:
         results = await db.run(_apply, db, server_id, stream, [str(form.get("email") or "")],
                                remove)
+        deps.wake_worker(request)  # SubscriptionChange webhooks may be queued
         _report(request, results, "Reactivated" if remove else "Suppressed")
     except Refused as exc:
         flash(request, exc.message, "error")
@@ -139,6 +140,7 @@ async def import_csv(request: Request, server_id: int) -> Response:
     db = deps.db(request)
     try:
         _report(request, await _import(db, server_id, stream, emails), "Imported")
+        deps.wake_worker(request)
     except Refused as exc:
         flash(request, exc.message, "error")
     return back_to(target)

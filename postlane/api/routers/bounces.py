@@ -93,7 +93,9 @@ def _activate(db: Database, server_id: int, bounce_id: int) -> dict[str, Any]:
 async def activate(bounce_id: deps.ResourceId, request: Request,
                    ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
-    return await db.run(_activate, db, ctx.server_id, bounce_id)
+    result = await db.run(_activate, db, ctx.server_id, bounce_id)
+    deps.wake_worker(request)  # a SubscriptionChange webhook may be queued
+    return result
 
 
 def _stats(db: Database, server_id: int) -> dict[str, Any]:

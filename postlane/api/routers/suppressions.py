@@ -104,7 +104,9 @@ async def create(stream_id: deps.StreamId, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)
     db = deps.db(request)
-    return {"Suppressions": await db.run(_change, db, ctx.server_id, stream_id, emails, False)}
+    results = await db.run(_change, db, ctx.server_id, stream_id, emails, False)
+    deps.wake_worker(request)  # SubscriptionChange webhooks may be queued
+    return {"Suppressions": results}
 
 
 @router.post("/message-streams/{stream_id}/suppressions/delete",
@@ -113,4 +115,6 @@ async def delete(stream_id: deps.StreamId, request: Request,
                  ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     emails = await _items(request)
     db = deps.db(request)
-    return {"Suppressions": await db.run(_change, db, ctx.server_id, stream_id, emails, True)}
+    results = await db.run(_change, db, ctx.server_id, stream_id, emails, True)
+    deps.wake_worker(request)  # SubscriptionChange webhooks may be queued
+    return {"Suppressions": results}
