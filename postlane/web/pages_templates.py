@@ -14,9 +14,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from postlane.domain.errors import Refused
+from postlane.domain.errors import NotFound, Refused
 from postlane.domain.records import Server, Template
 from postlane.services import templates as service
 from postlane.store.database import Database
@@ -96,7 +97,7 @@ async def preview_draft(request: Request, server_id: int) -> Response:
 
 def _create(db: Database, server_id: int, draft: Draft) -> Template:
     with db.write() as conn:
-        return service.create(conn, server_id, draft.fields(creating=True))
+        return service.create(conn, server_id, draft.fields())
 
 
 @router.post("/templates")
@@ -115,9 +116,13 @@ async def create_template(request: Request, server_id: int) -> Response:
 
 
 def _template(db: Database, server_id: int, template_id: int) -> Template:
-    """The server's template with this id; another server's is not found (404)."""
-    with db.read() as conn:
-        return service.find(conn, server_id, template_id)
+    """The server's template with this id. Another server's is not found: a plain 404,
+    as for a page of a server that does not exist (the API answers 422 with 1101)."""
+    try:
+        with db.read() as conn:
+            return service.find(conn, server_id, template_id)
+    except NotFound as exc:
+        raise HTTPException(404, f"Template {template_id} was not found.") from exc
 
 
 @router.get("/templates/{template_id}")
@@ -130,7 +135,7 @@ async def edit_template(request: Request, server_id: int, template_id: int) -> R
 
 def _save(db: Database, server_id: int, template_id: int, draft: Draft) -> Template:
     with db.write() as conn:
-        return service.edit(conn, server_id, template_id, draft.fields(creating=False))
+        return service.edit(conn, server_id, template_id, draft.fields(clear_blank=True))
 
 
 @router.post("/templates/{template_id}")

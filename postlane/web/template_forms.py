@@ -40,12 +40,12 @@ class Draft:
     def is_layout(self) -> bool:
         return self.template_type == service.LAYOUT
 
-    def fields(self, *, creating: bool) -> service.TemplateFields:
-        """What the service is given. A Layout has no Subject and no LayoutTemplate; a
-        create leaves out an empty body (none at all, as the API's create does), an edit
-        gives it (the body is cleared)."""
+    def fields(self, *, clear_blank: bool = False) -> service.TemplateFields:
+        """What the service is given. A Layout has no Subject and no LayoutTemplate. An
+        empty body is no body (a create or a preview); an edit says ``clear_blank``, and
+        the body emptied in the form is emptied in the store."""
         def body(text: str) -> str | None:
-            return None if creating and not text else text
+            return text if text or clear_blank else None
 
         return service.TemplateFields(
             name=self.name.strip(), alias=self.alias.strip(),
@@ -133,7 +133,7 @@ def _layout_problem(conn: Transaction, server_id: int, draft: Draft) -> Problem 
 
 def preview(conn: Transaction, server_id: int, draft: Draft) -> Preview:
     model, model_problem = test_model(draft.test_model)
-    answer = template_checks.validate(conn, server_id, draft.fields(creating=False), model)
+    answer = template_checks.validate(conn, server_id, draft.fields(), model)
     problems = [model_problem] if model_problem else []
     layout_problem = _layout_problem(conn, server_id, draft)
     if layout_problem:
