@@ -56,7 +56,9 @@ class Draft:
 
 
 def draft_from_form(form: FormData, template_type: str) -> Draft:
-    values = {name: str(form.get(name) or "") for name in FIELDS}
+    """The posted form. A browser sends a textarea's line breaks as CRLF whatever was
+    typed or stored; they are saved as LF, as the API's clients send them."""
+    values = {name: str(form.get(name) or "").replace("\r\n", "\n") for name in FIELDS}
     values["test_model"] = values["test_model"] or EMPTY_MODEL
     return Draft(template_type=template_type, **values)
 
