@@ -21,9 +21,9 @@ def flash(request: Request, text: str, kind: str = "") -> None:
     request.session.setdefault("flashes", []).append([kind, text])
 
 
-#: The dashboard runs no scripts, and is never framed. The Sandbox viewer's srcdoc frame
-#: inherits this policy and the referrer policy: no scripts, and no dashboard URL in the
-#: Referer of a message's remote images.
+#: The dashboard runs no scripts (but the template editor: SCRIPTED_HEADERS), and is never
+#: framed. The Sandbox viewer's srcdoc frame inherits this policy and the referrer policy:
+#: no scripts, and no dashboard URL in the Referer of a message's remote images.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'none'; object-src 'none'; "
                                "style-src 'self' 'unsafe-inline'; img-src * data:; "
