@@ -14,13 +14,24 @@ from starlette.middleware.sessions import SessionMiddleware
 from postlane.asgi.normalize import NormalizeRequest
 from postlane.config import Settings
 from postlane.store.database import Database
-from postlane.web import cookies, csrf, errors, pages, pages_lists, pages_login, pages_mail, session
+from postlane.web import (
+    cookies,
+    csrf,
+    errors,
+    pages,
+    pages_lists,
+    pages_login,
+    pages_mail,
+    pages_templates,
+    session,
+)
 from postlane.web.throttle import LoginThrottle
 
 #: Where the runtime sends requests to this app (paths as normalised); the rest is the API's.
 PATH_PREFIXES = ("/dashboard", "/static")
 #: Every page of the dashboard (the CSRF tests walk their forms' actions).
-ROUTERS = (pages_login.router, pages.router, pages_mail.router, pages_lists.router)
+ROUTERS = (pages_login.router, pages.router, pages_mail.router, pages_lists.router,
+           pages_templates.router)
 
 _STATIC = Path(__file__).with_name("static")
 

@@ -58,7 +58,7 @@ def _suppress(client: httpx.Client, server: RunningServer, email: str,
 
 def _post_routes(server: RunningServer) -> list[str]:
     """Every form action of the dashboard app, with ids filled in."""
-    ids = {"server_id": server.server_id, "bounce_id": 1, "delivery_id": 1}
+    ids = {"server_id": server.server_id, "bounce_id": 1, "delivery_id": 1, "template_id": 1}
     return sorted(route.path.format(**ids) for router in ROUTERS for route in router.routes
                   if "POST" in getattr(route, "methods", ()))
 
@@ -66,7 +66,8 @@ def _post_routes(server: RunningServer) -> list[str]:
 def test_every_form_action_refuses_a_post_without_the_token(client: httpx.Client,
                                                             server: RunningServer) -> None:
     actions = _post_routes(server)
-    assert len(actions) >= 8, actions  # login, logout, settings, 3 suppressions, 2 retries
+    # login, logout, settings, 3 suppressions, 2 retries, 3 templates (create, save, preview)
+    assert len(actions) >= 11, actions
     for action in actions:
         for data in ({}, {"csrf_token": ""}, {"csrf_token": "not-the-token"}):
             answer = client.post(action, data={**data, "email": "x@example.com",
@@ -77,6 +78,8 @@ def test_every_form_action_refuses_a_post_without_the_token(client: httpx.Client
     assert client.get("/dashboard").status_code == 200
     assert _suppressed(server) == []
     assert _server(server)["EnableSmtpApiErrorHooks"] is False
+    with server.api() as api:
+        assert api.get("/templates").json()["TotalCount"] == 0
 
 
 def test_a_token_from_another_session_is_refused(client: httpx.Client,
@@ -184,7 +187,8 @@ def test_unticking_in_the_browser_switches_off(dash: Page, server: RunningServer
 
 
 def test_every_form_in_the_browser_carries_the_token(dash: Page, server: RunningServer) -> None:
-    for section in ("", "activity", "bounces", "suppressions", "webhooks"):
+    for section in ("", "activity", "bounces", "suppressions", "webhooks", "templates",
+                    "templates/new"):
         server_page(dash, server, section)
         forms = dash.locator("form[method=post]")
         assert forms.count() >= 1, section  # the logout button at least

@@ -25,6 +25,7 @@ from postlane.config import Settings
 from postlane.pipeline.runner import Worker
 from postlane.runtime import Postlane
 from postlane.store.group_commit import GroupCommitter
+from postlane.web.app import create_dashboard
 
 T = TypeVar("T")
 
@@ -114,6 +115,14 @@ class InProcessServer:
         header = "X-Postmark-Account-Token" if account else "X-Postmark-Server-Token"
         value = token or (self.account_token if account else self.server_token)
         return self.client({header: value, "Accept": "application/json"})
+
+    def dashboard(self) -> httpx.Client:
+        """A cookie-keeping client of the dashboard app (postlane.web), not logged in; the
+        dashboard runs on the same loop and database as the API."""
+        app = create_dashboard(self.app.db, self.settings)
+        client = httpx.Client(transport=LoopTransport(app, self._loop), base_url=BASE_URL)
+        self._clients.append(client)
+        return client
 
     def stop(self) -> None:
         for client in self._clients:
