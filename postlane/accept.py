@@ -14,6 +14,7 @@ from typing import Any
 
 from postlane import pipeline
 from postlane.domain import addresses, ids
+from postlane.domain.records import Template
 from postlane.domain.types import DeliveryType, JobKind, Source
 from postlane.store import Transaction, messages
 from postlane.store.schema import utcnow
@@ -49,6 +50,9 @@ class Submission:
     #: The REST server token it was sent with, when that was taken from a cache: the
     #: accepting transaction checks it again (services.sending.send_many).
     token: str | None = None
+    #: The stored templates it was rendered from, when they were taken from a cache
+    #: (services.template_cache): the accepting transaction checks they are still current.
+    rendered_from: tuple[Template, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from postlane.api.routers import (
 from postlane.asgi.normalize import NormalizeRequest
 from postlane.config import Settings
 from postlane.services import identity
+from postlane.services.template_cache import TemplateCache
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -40,6 +41,7 @@ def create_app(db: Database, settings: Settings,
     app.state.on_accepted = on_accepted or (lambda: None)
     app.state.committer = committer or GroupCommitter(db)
     app.state.send_tokens = identity.SendTokens()
+    app.state.template_cache = TemplateCache()
 
     errors.install(app)
     for module in (email, email_templates, bounces, suppressions, servers, message_streams,

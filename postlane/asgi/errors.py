@@ -116,6 +116,7 @@ UNAVAILABLE = Answer(503, ErrorCode.SERVER_ERROR,
 HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]] = {
     e.PostlaneError: Answer(500, ErrorCode.SERVER_ERROR, "Internal server error."),
     e.DatabaseUnavailable: UNAVAILABLE,
+    e.TemplateChanged: Answer(503, ErrorCode.SERVER_ERROR),
     e.Refused: Answer(422, ErrorCode.INVALID_FIELD),
     e.StaleToken: Answer(401, ErrorCode.BAD_TOKEN),
     e.NotFound: {
