@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from postlane import __version__
 from postlane.api import errors, openapi
+from postlane.api.fast import FastSends
 from postlane.api.routers import (
     bounces,
     email,
@@ -49,5 +50,7 @@ def create_app(db: Database, settings: Settings,
         app.include_router(module.router)
     openapi.install(app)
     openapi.install_docs(app)
+    app.add_middleware(FastSends, routes={  # inside NormalizeRequest: normalised paths
+        "/email": email.send_email, "/email/withtemplate": email_templates.send_with_template})
     app.add_middleware(NormalizeRequest)
     return app

@@ -192,6 +192,12 @@ def domain_error_response(error: e.PostlaneError) -> JSONResponse:
     return error_response(found.status, found.code, found.message or error.message)
 
 
+def unexpected_response(exc: Exception) -> JSONResponse:
+    """Anything no rule answers: logged, and a 500 that tells nothing more."""
+    log.error("unhandled error", exc_info=exc)
+    return error_response(500, ErrorCode.SERVER_ERROR, "Internal server error.")
+
+
 #: A malformed or out-of-range id in a path names nothing: answer "not found".
 _NOT_FOUND_BY_PARAM: Mapping[str, e.Entity] = {
     "bounce_id": e.Entity.BOUNCE,
@@ -234,5 +240,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
-        return error_response(500, ErrorCode.SERVER_ERROR, "Internal server error.")
+        return unexpected_response(exc)
