@@ -118,11 +118,11 @@ def _changed(conn: Transaction, subs: list[Submission]) -> set[int]:
 
 def _sendable(conn: Transaction, server_id: int, stream: str
               ) -> tuple[Server, Stream] | PostlaneError:
-    server = servers.get(conn, server_id)
+    server, found = servers.with_stream(conn, server_id, stream)
     if server is None:  # deleted while the request was on its way
         return StaleToken(server_id)
     try:
-        return server, stream_service.require_sending(conn, server_id, stream)
+        return server, stream_service.sendable(found, stream)
     except Refused as exc:
         return exc
 
