@@ -14,6 +14,7 @@ from typing import Any
 
 from postlane import pipeline
 from postlane.domain import addresses, ids
+from postlane.domain.records import Template
 from postlane.domain.types import DeliveryType, JobKind, Source
 from postlane.store import Transaction, messages
 from postlane.store.schema import utcnow
@@ -52,6 +53,9 @@ class Submission:
     #: A template send whose template could not be rendered with its model: accepted as
     #: Postmark accepts it, then bounced as TemplateRenderingFailed (pipeline.screen).
     render_error: str | None = None
+    #: The stored templates it was rendered from, when they were taken from a cache
+    #: (services.template_cache): the accepting transaction checks they are still current.
+    rendered_from: tuple[Template, ...] = ()
 
 
 @dataclass(frozen=True)

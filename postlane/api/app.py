@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from postlane import __version__
 from postlane.api import errors, openapi
+from postlane.api.fast import FastSends
 from postlane.api.routers import (
     bounces,
     email,
@@ -24,6 +25,7 @@ from postlane.api.routers import (
 from postlane.asgi.normalize import NormalizeRequest
 from postlane.config import Settings
 from postlane.services import identity
+from postlane.services.template_cache import TemplateCache
 from postlane.store.database import Database
 from postlane.store.group_commit import GroupCommitter
 
@@ -41,6 +43,7 @@ def create_app(db: Database, settings: Settings,
     app.state.on_accepted = on_accepted or (lambda: None)
     app.state.committer = committer or GroupCommitter(db)
     app.state.send_tokens = identity.SendTokens()
+    app.state.template_cache = TemplateCache()
 
     errors.install(app)
     for module in (email, email_templates, bounces, suppressions, servers, message_streams,
@@ -48,5 +51,7 @@ def create_app(db: Database, settings: Settings,
         app.include_router(module.router)
     openapi.install(app)
     openapi.install_docs(app)
+    app.add_middleware(FastSends, routes={  # inside NormalizeRequest: normalised paths
+        "/email": email.send_email, "/email/withtemplate": email_templates.send_with_template})
     app.add_middleware(NormalizeRequest)
     return app

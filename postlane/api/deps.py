@@ -16,6 +16,7 @@ from postlane.asgi.state import db as db
 from postlane.asgi.state import settings as settings
 from postlane.asgi.state import wake_worker as wake_worker
 from postlane.services.identity import SendTokens
+from postlane.services.template_cache import TemplateCache
 from postlane.store.group_commit import GroupCommitter
 
 
@@ -28,6 +29,12 @@ def committer(request: Request) -> GroupCommitter:
 def send_tokens(request: Request) -> SendTokens:
     """The send endpoints' server-token cache (api.auth.send_token)."""
     value: SendTokens = request.app.state.send_tokens
+    return value
+
+
+def template_cache(request: Request) -> TemplateCache:
+    """The templates /email/withTemplate sends from (services.template_cache)."""
+    value: TemplateCache = request.app.state.template_cache
     return value
 
 

@@ -12,8 +12,9 @@ from fastapi.responses import JSONResponse
 
 from postlane.asgi import errors as http_errors
 from postlane.asgi.errors import ErrorCode
+from postlane.domain.errors import PostlaneError
 
-__all__ = ["ApiError", "ErrorCode", "install"]
+__all__ = ["ApiError", "ErrorCode", "install", "response_for"]
 
 
 class ApiError(Exception):
@@ -27,11 +28,25 @@ class ApiError(Exception):
         self.status = status
 
 
+def api_error_response(exc: ApiError) -> JSONResponse:
+    return http_errors.error_response(exc.status, exc.code, exc.message)
+
+
+def response_for(exc: Exception) -> JSONResponse:
+    """What the handlers installed below answer for ``exc``, for code that runs outside
+    FastAPI's exception handling (api.fast) and can raise only these kinds."""
+    if isinstance(exc, ApiError):
+        return api_error_response(exc)
+    if isinstance(exc, PostlaneError):
+        return http_errors.domain_error_response(exc)
+    return http_errors.unexpected_response(exc)
+
+
 def install(app: FastAPI) -> None:
     """The API's error handlers: its own ApiError, then everything both apps share."""
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return http_errors.error_response(exc.status, exc.code, exc.message)
+        return api_error_response(exc)
 
     http_errors.install(app)

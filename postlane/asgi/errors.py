@@ -116,6 +116,7 @@ UNAVAILABLE = Answer(503, ErrorCode.SERVER_ERROR,
 HTTP_ANSWERS: Mapping[type[e.PostlaneError], Answer | Mapping[e.Entity, Answer]] = {
     e.PostlaneError: Answer(500, ErrorCode.SERVER_ERROR, "Internal server error."),
     e.DatabaseUnavailable: UNAVAILABLE,
+    e.TemplateChanged: Answer(503, ErrorCode.SERVER_ERROR),
     e.Refused: Answer(422, ErrorCode.INVALID_FIELD),
     e.StaleToken: Answer(401, ErrorCode.BAD_TOKEN),
     e.NotFound: {
@@ -191,6 +192,12 @@ def domain_error_response(error: e.PostlaneError) -> JSONResponse:
     return error_response(found.status, found.code, found.message or error.message)
 
 
+def unexpected_response(exc: Exception) -> JSONResponse:
+    """Anything no rule answers: logged, and a 500 that tells nothing more."""
+    log.error("unhandled error", exc_info=exc)
+    return error_response(500, ErrorCode.SERVER_ERROR, "Internal server error.")
+
+
 #: A malformed or out-of-range id in a path names nothing: answer "not found".
 _NOT_FOUND_BY_PARAM: Mapping[str, e.Entity] = {
     "bounce_id": e.Entity.BOUNCE,
@@ -233,5 +240,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error", exc_info=exc)
-        return error_response(500, ErrorCode.SERVER_ERROR, "Internal server error.")
+        return unexpected_response(exc)

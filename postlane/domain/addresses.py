@@ -16,6 +16,14 @@ _ADDR_RE = re.compile(r"^[^\s\x00-\x1f\x7f@<>()\[\],;:\"\\]+"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*$")
 
 
+#: A bare address of the plainest form (dot-atoms of letters, digits and _+-, no spaces,
+#: names, quotes or brackets): what almost every field holds. getaddresses' answer for it
+#: is the address itself with no name, so parse_list gives that without the parser.
+_PLAIN_RE = re.compile(r"[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
+                       r"@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
+                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*")
+
+
 def normalize(address: str) -> str:
     """The key of an address (suppressions, recipients, bounces; every store lookup and
     the screening use it): trimmed, lower-cased and in Unicode NFC, so that an é typed as
@@ -34,6 +42,13 @@ def parse_list(value: str | None) -> list[tuple[str, str]]:
     """
     if not value or not value.strip():
         return []
+    if len(value) <= 254 and _PLAIN_RE.fullmatch(value):
+        return [("", value)]
+    return _parsed(value)
+
+
+def _parsed(value: str) -> list[tuple[str, str]]:
+    """parse_list by the email package's parser, for any field."""
     if limits.has_line_break(value):
         raise ValueError("Address fields cannot contain line breaks")
     if value.count("<") != value.count(">") or value.count('"') % 2:

@@ -44,6 +44,17 @@ class DatabaseUnavailable(PostlaneError):
     errors, so no layer above it needs to know the driver."""
 
 
+class TemplateChanged(PostlaneError):
+    """The template (or its layout) a send was rendered from changed or went away before
+    the transaction that would accept the message: nothing was stored. The send is
+    rendered again from the new version; this reaches the client (HTTP 503) only when
+    that keeps happening (api.routers.email_templates)."""
+
+    def __init__(self) -> None:
+        super().__init__("The template changed while the message was being sent; nothing "
+                         "was stored. Retry the request.")
+
+
 class Refused(PostlaneError):
     """A rule refused the request: nothing changed, and repeating it unchanged will not
     help (unlike DatabaseUnavailable). Pages that report a refusal inline catch this."""

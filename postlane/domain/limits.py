@@ -11,7 +11,7 @@ it does not know. Over-long fields are refused by both (422 and 554).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 #: Postmark's field names and the most characters each may have. To, Cc and Bcc hold at
 #: most 50 addresses together (MAX_RECIPIENTS), each at most 254 characters with a display
@@ -129,8 +129,23 @@ def holds_nul(value: object) -> bool:
 
 def nesting_depth(value: object) -> int:
     """How deep decoded JSON nests: 1 for a scalar or an empty container, one more for
-    each container around it (an object's keys count as its members)."""
-    return max(depth for _, depth in _nodes(value))
+    each container around it (an object's keys count as its members). Only containers
+    are walked: a send's body is checked on every request (api.request.decode)."""
+    deepest = 1
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        members: Iterable[object]
+        if isinstance(node, dict):
+            members = node.values()
+        elif isinstance(node, list):
+            members = node
+        else:
+            continue
+        if node:
+            deepest = max(deepest, depth + 1)
+        stack.extend((item, depth + 1) for item in members if isinstance(item, dict | list))
+    return deepest
 
 
 def without_nul(text: str) -> str:

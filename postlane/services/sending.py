@@ -15,13 +15,19 @@ from dataclasses import dataclass
 from postlane import screening
 from postlane.accept import Accepted, Submission, accept, accept_many
 from postlane.domain import addresses
-from postlane.domain.errors import InactiveRecipients, PostlaneError, Refused, StaleToken
+from postlane.domain.errors import (
+    InactiveRecipients,
+    PostlaneError,
+    Refused,
+    StaleToken,
+    TemplateChanged,
+)
 from postlane.domain.records import Server, Stream
 from postlane.domain.suppression import Outcome
 from postlane.domain.types import Source
 from postlane.services import streams as stream_service
 from postlane.services.identity import SendTokens
-from postlane.store import Transaction, servers
+from postlane.store import Transaction, servers, templates
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,7 @@ def send_many(conn: Transaction, subs: list[Submission], tokens: SendTokens | No
     others still go."""
     checked: dict[tuple[int, str], tuple[Server, Stream] | PostlaneError] = {}
     stale = _stale(conn, subs, tokens)
+    changed = _changed(conn, subs)
     for sub in subs:
         key = (sub.server_id, sub.stream)
         if key not in checked:
@@ -71,6 +78,8 @@ def send_many(conn: Transaction, subs: list[Submission], tokens: SendTokens | No
         verdict = checked[(sub.server_id, sub.stream)]
         if sub.token in stale:
             verdict = StaleToken(sub.server_id)
+        elif id(sub) in changed:
+            verdict = TemplateChanged()
         if isinstance(verdict, PostlaneError):
             results.append(verdict)
             continue
@@ -96,13 +105,24 @@ def _stale(conn: Transaction, subs: list[Submission], tokens: SendTokens | None)
     return set(claims) - tokens.still_valid(conn, claims)
 
 
+def _changed(conn: Transaction, subs: list[Submission]) -> set[int]:
+    """The submissions (by id()) rendered from a template or layout that is no longer as
+    it was (edited or deleted meanwhile): all of them checked in one query."""
+    ids = {record.id for sub in subs for record in sub.rendered_from}
+    if not ids:
+        return set()
+    current = templates.by_ids(conn, list(ids))
+    return {id(sub) for sub in subs
+            if any(current.get(record.id) != record for record in sub.rendered_from)}
+
+
 def _sendable(conn: Transaction, server_id: int, stream: str
               ) -> tuple[Server, Stream] | PostlaneError:
-    server = servers.get(conn, server_id)
+    server, found = servers.with_stream(conn, server_id, stream)
     if server is None:  # deleted while the request was on its way
         return StaleToken(server_id)
     try:
-        return server, stream_service.require_sending(conn, server_id, stream)
+        return server, stream_service.sendable(found, stream)
     except Refused as exc:
         return exc
 

@@ -49,7 +49,11 @@ def require(conn: Transaction, server_id: int, stream_id: str) -> Stream:
 
 def require_sending(conn: Transaction, server_id: int, stream_id: str) -> Stream:
     """A stream mail can be sent into: it exists, is not archived and is not inbound."""
-    stream = streams.get(conn, server_id, stream_id)
+    return sendable(streams.get(conn, server_id, stream_id), stream_id)
+
+
+def sendable(stream: Stream | None, stream_id: str) -> Stream:
+    """require_sending for a stream already read (None: the server has no such stream)."""
     if stream is None:
         raise SendingStreamNotFound(stream_id)
     if stream.archived_at is not None:

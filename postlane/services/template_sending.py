@@ -33,12 +33,31 @@ class _RenderFailed(Exception):
     pass
 
 
-def template_for(conn: Transaction, server_id: int, template_id: int | None,
-                 alias: str | None) -> Template:
-    """The template a send names (Postmark: TemplateId or TemplateAlias, one of them)."""
+@dataclass(frozen=True, slots=True)
+class Sources:
+    """What a send renders: the Standard template and the Layout it names (if any), as
+    read together. A send made from them carries them (Submission.rendered_from), so the
+    accepting transaction can tell whether they are still current."""
+
+    template: Template
+    layout: Template | None
+
+    @property
+    def records(self) -> tuple[Template, ...]:
+        return (self.template,) if self.layout is None else (self.template, self.layout)
+
+
+def template_key(template_id: int | None, alias: str | None) -> int | str:
+    """The id or alias a send names (Postmark: TemplateId or TemplateAlias, one of them)."""
     if (template_id is None) == (alias is None):
         raise TemplateInvalid("Provide either TemplateId or TemplateAlias, not both.")
-    key: int | str = template_id if template_id is not None else (alias or "")
+    return template_id if template_id is not None else (alias or "")
+
+
+def template_for(conn: Transaction, server_id: int, template_id: int | None,
+                 alias: str | None) -> Template:
+    """The template a send names: a Standard one, active."""
+    key = template_key(template_id, alias)
     found = store.get(conn, server_id, key)
     if found is None or not found.active:
         raise NotFound(Entity.TEMPLATE, key)
@@ -48,20 +67,37 @@ def template_for(conn: Transaction, server_id: int, template_id: int | None,
     return found
 
 
+def sources(conn: Transaction, server_id: int, template_id: int | None,
+            alias: str | None) -> Sources:
+    """template_for and its Layout, in the caller's transaction."""
+    template = template_for(conn, server_id, template_id, alias)
+    layout = store.get(conn, server_id, template.layout_template) \
+        if template.layout_template else None
+    return Sources(template, layout)
+
+
 def render(conn: Transaction, template: Template, model: object, inline: bool) -> Rendered:
-    """Subject, HTML and text of ``template`` for ``model``; with ``error`` set when a part
-    cannot be rendered (Mustachio's rendering failure: ``{{#each}}`` over a non-list)."""
+    """render_sources with the template's Layout read in ``conn``."""
     layout = store.get(conn, template.server_id, template.layout_template) \
         if template.layout_template else None
+    return render_sources(Sources(template, layout), model, inline)
+
+
+def render_sources(found: Sources, model: object, inline: bool) -> Rendered:
+    """Subject, HTML and text of the template for ``model``; with ``error`` set when a part
+    cannot be rendered (Mustachio's rendering failure: ``{{#each}}`` over a non-list).
+    Pure CPU work on parsed templates (cached by text): cheap enough for the event loop
+    for the templates a send names."""
     try:
-        return _rendered(template, layout, model, inline)
+        return _rendered(found, model, inline)
     except _RenderFailed as exc:
+        template = found.template
         return Rendered(subject=template.subject or "", html_body=template.html_body,
                         text_body=template.text_body, error=str(exc))
 
 
-def _rendered(template: Template, layout: Template | None, model: object,
-              inline: bool) -> Rendered:
+def _rendered(found: Sources, model: object, inline: bool) -> Rendered:
+    template, layout = found.template, found.layout
     html = _part(template.html_body, layout.html_body if layout else None, model, True)
     if html is not None and inline:
         html = inline_css(html)

@@ -20,6 +20,7 @@ REFUSED = "550 5.7.1 {message}"
 SMTP_REPLIES: Mapping[type[e.PostlaneError], str] = {
     e.PostlaneError: TEMPORARY_FAILURE,
     e.DatabaseUnavailable: TEMPORARY_FAILURE,
+    e.TemplateChanged: TEMPORARY_FAILURE,
     e.Refused: REFUSED,
     e.StreamNotFound: REFUSED,
     e.SendingStreamNotFound: REFUSED,

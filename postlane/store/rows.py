@@ -3,11 +3,9 @@ record's fields (they are the same names, so most columns pass straight through)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
-
-from sqlalchemy.engine import RowMapping
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -15,7 +13,7 @@ if TYPE_CHECKING:
 R = TypeVar("R")
 
 
-def record(cls: type[R], row: RowMapping, **typed: Any) -> R:
+def record(cls: type[R], row: Mapping[Any, Any], **typed: Any) -> R:
     """``cls`` built from a row whose keys are its fields; ``typed`` replaces the values
     the driver returns as plain strings where the record has an enum."""
     values = dict(row)

@@ -8,13 +8,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
-from postlane.domain.records import Page, Server
+from postlane.domain.records import Page, Server, Stream
 from postlane.domain.types import DEFAULT_STREAMS, DeliveryType
 from postlane.store import streams, tokens
 from postlane.store.rows import record
-from postlane.store.schema import servers, utcnow
+from postlane.store.schema import message_streams, servers, utcnow
 
 #: Columns a client may set (API field names are mapped onto these by the API layer).
 SETTABLE = (
@@ -45,13 +45,32 @@ def create(conn: Connection, name: str, settings: Mapping[str, Any] | None = Non
     return server_id
 
 
-def _server(row: RowMapping) -> Server:
+def _server(row: Mapping[Any, Any]) -> Server:
     return record(Server, row, delivery_type=DeliveryType(row["delivery_type"]))
 
 
 def _first(conn: Connection, *where: sa.ColumnElement[bool]) -> Server | None:
     row = conn.execute(sa.select(servers).where(*where)).mappings().first()
     return _server(row) if row is not None else None
+
+
+def with_stream(conn: Connection, server_id: int, stream_id: str
+                ) -> tuple[Server | None, Stream | None]:
+    """A server and one of its streams in one query (the send path's check, once per
+    group commit): (None, None) without the server, (server, None) without the stream."""
+    ms = message_streams
+    wanted = sa.and_(ms.c.server_id == servers.c.id, ms.c.id == stream_id.lower())
+    row = conn.execute(
+        sa.select(*(c.label(f"s_{c.name}") for c in servers.c),
+                  *(c.label(f"m_{c.name}") for c in ms.c))
+        .select_from(servers.outerjoin(ms, wanted))
+        .where(servers.c.id == server_id)).mappings().first()
+    if row is None:
+        return None, None
+    server = _server({c.name: row[f"s_{c.name}"] for c in servers.c})
+    if row["m_id"] is None:
+        return server, None
+    return server, streams.stream_record({c.name: row[f"m_{c.name}"] for c in ms.c})
 
 
 def get(conn: Connection, server_id: int) -> Server | None:

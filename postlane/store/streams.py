@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from postlane.domain.records import Stream
 from postlane.domain.types import StreamType
@@ -21,8 +23,11 @@ def create(conn: Connection, server_id: int, stream_id: str, name: str, stream_t
         created_at=utcnow()))
 
 
-def _stream(row: RowMapping) -> Stream:
+def stream_record(row: Mapping[Any, Any]) -> Stream:
     return record(Stream, row, stream_type=StreamType(row["stream_type"]))
+
+
+_stream = stream_record
 
 
 def get(conn: Connection, server_id: int, stream_id: str) -> Stream | None:

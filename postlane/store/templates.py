@@ -39,6 +39,15 @@ def get(conn: Connection, server_id: int, id_or_alias: int | str) -> Template | 
     return _template(row) if row is not None else None
 
 
+def by_ids(conn: Connection, ids: list[int]) -> dict[int, Template]:
+    """The templates with these ids (any server's), in one query: the accepting
+    transaction's check that cached templates are still what a send was rendered from."""
+    if not ids:
+        return {}
+    rows = conn.execute(sa.select(templates).where(templates.c.id.in_(ids))).mappings()
+    return {row["id"]: _template(row) for row in rows}
+
+
 def listing(conn: Connection, server_id: int, *, template_type: str | None = None,
             layout: str | None = None, count: int = 100, offset: int = 0
             ) -> tuple[int, list[Template]]:

@@ -97,6 +97,8 @@ class InProcessServer:
     _worker: concurrent.futures.Future[None]
     #: The API's group committer (the REST sends' transactions).
     committer: GroupCommitter
+    #: The API app itself, for tests that look at its state (its caches).
+    api_app: Any = None
     _clients: list[httpx.Client] = field(default_factory=list)
 
     @property
@@ -157,4 +159,5 @@ def start_in_process(settings: Settings) -> InProcessServer:
         postlane.close()
         raise
     return InProcessServer(postlane, boot.account_token, boot.server_token, boot.server_id,
-                           loop, LoopTransport(app, loop), stop, running, committer)
+                           loop, LoopTransport(app, loop), stop, running, committer,
+                           api_app=app)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from postlane.domain import limits, mime
 
@@ -81,3 +83,14 @@ def test_compose_refuses_more_parts_than_the_limits() -> None:
     for args in ((limits.MAX_HEADERS + 1, 0), (0, limits.MAX_ATTACHMENTS + 1)):
         with pytest.raises(ValueError, match="at most 100"):
             compose(*args)
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=3),
+                     lambda inner: st.lists(inner, max_size=4)
+                     | st.dictionaries(st.text(max_size=3), inner, max_size=4), max_leaves=30)
+
+
+@given(_JSON)
+def test_nesting_depth_counts_every_node(value: object) -> None:
+    """The walk over containers only gives the depth of the deepest node of any kind."""
+    assert limits.nesting_depth(value) == max(depth for _, depth in limits._nodes(value))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from postlane.domain.mustachio import values
 from postlane.domain.mustachio.values import exists, format_double, html_encode, to_text
 
 
@@ -40,3 +43,11 @@ def test_only_scalars_print() -> None:
 def test_truthiness() -> None:
     assert [exists(v) for v in (None, False, 0, 0.0, "", [], {}, ())] == [False] * 8
     assert all(exists(v) for v in (True, 1, 0.1, "x", [0], {"a": None}, object()))
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True)
+       | st.floats(min_value=1e-5, max_value=1e16)
+       | st.floats(min_value=-1e16, max_value=-1e-5))
+def test_format_double_shortcut_agrees_with_the_rules(value: float) -> None:
+    """The repr shortcut for the fixed-notation range gives what the rules give."""
+    assert values.format_double(value) == values._format_double(value)

@@ -125,6 +125,13 @@ def _push(db: Database, req: PushRequest) -> dict[str, Any]:
                           for action, t, new_id in done]}
 
 
+def _forget(request: Request, server_id: int) -> None:
+    """After an edit or delete (done or not), the sends of this process read the server's
+    templates afresh (services.template_cache; other processes' sends find out in their
+    accepting transaction)."""
+    deps.template_cache(request).forget_server(server_id)
+
+
 @router.get("/templates", openapi_extra=openapi.extra(params=_LIST))
 async def list_templates(request: Request,
                          ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
@@ -155,7 +162,11 @@ async def validate_template(request: Request,
 async def push_templates(request: Request, _: str = Depends(account_token)) -> dict[str, Any]:
     req = await read_model(request, PushRequest, ErrorCode.TEMPLATE_INVALID)
     db = deps.db(request)
-    return await db.run(_push, db, req)
+    try:
+        return await db.run(_push, db, req)
+    finally:
+        if req.destination_server_id is not None:
+            deps.template_cache(request).forget_server(req.destination_server_id)
 
 
 @router.get("/templates/{id_or_alias}")
@@ -170,11 +181,17 @@ async def edit_template(id_or_alias: str, request: Request,
                         ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     req = await _template_request(request)
     db = deps.db(request)
-    return await db.run(_edit, db, ctx.server_id, _key(id_or_alias), req)
+    try:
+        return await db.run(_edit, db, ctx.server_id, _key(id_or_alias), req)
+    finally:
+        _forget(request, ctx.server_id)
 
 
 @router.delete("/templates/{id_or_alias}")
 async def delete_template(id_or_alias: str, request: Request,
                           ctx: ServerContext = Depends(server_token)) -> dict[str, Any]:
     db = deps.db(request)
-    return await db.run(_delete, db, ctx.server_id, _key(id_or_alias))
+    try:
+        return await db.run(_delete, db, ctx.server_id, _key(id_or_alias))
+    finally:
+        _forget(request, ctx.server_id)

@@ -52,6 +52,14 @@ def format_double(value: float) -> str:
     Scientific notation when the decimal exponent is below -5 or not below
     max(15, number of digits); exponents have a sign and at least two digits.
     """
+    if 1e-4 <= abs(value) < 1e15:  # fixed notation in both: repr's digits, no ".0"
+        text = repr(value)
+        return text.removesuffix(".0")
+    return _format_double(value)
+
+
+def _format_double(value: float) -> str:
+    """format_double by its rules, for any value."""
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
